@@ -1,0 +1,72 @@
+"""Signal processing helpers: resampling, level normalisation and the known-band merge. Pure functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+import torch
+
+MERGE_N_FFT = 2048
+MERGE_HOP = 512
+
+
+def resample(audio: np.ndarray, input_rate: int, output_rate: int, length: int | None = None) -> np.ndarray:
+    """Resample `(..., T)` float audio along its last axis with soxr (very high quality, linear phase).
+
+    The result has exactly `length` samples (default `round(T * output_rate / input_rate)`), cropped or
+    zero-padded at the end, so that every caller can rely on the length contract.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if length is None:
+        length = round(audio.shape[-1] * output_rate / input_rate)
+    if input_rate == output_rate:
+        out = audio
+    else:
+        lead = audio.shape[:-1]
+        flat = audio.reshape(-1, audio.shape[-1])
+        # soxr takes (T, channels); float64 avoids its float32 path's lower stop-band attenuation.
+        out = soxr.resample(flat.T.astype(np.float64), input_rate, output_rate, quality="VHQ").T
+        out = out.astype(np.float32).reshape(*lead, -1)
+    if out.shape[-1] >= length:
+        return np.ascontiguousarray(out[..., :length])
+    return np.concatenate([out, np.zeros((*out.shape[:-1], length - out.shape[-1]), np.float32)], axis=-1)
+
+
+def level_gain(cond: torch.Tensor, target_rms: float = 0.2, floor: float = 1e-4) -> torch.Tensor:
+    """Per-item gain that brings the condition `(B, 1, T)` to `target_rms`; returns `(B, 1, 1)`.
+
+    The diffusion model always sees its input at one level, so a quiet recording gets the same treatment as a
+    loud one; the floor keeps digital silence from being amplified into the model's range. Training and
+    sampling use this same function.
+    """
+    rms = cond.float().square().mean(dim=(1, 2), keepdim=True).sqrt()
+    return target_rms / rms.clamp_min(floor)
+
+
+def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = 0.06) -> torch.Tensor:
+    """Weights `(B, bins)` in [0, 1] for the known band: 1 below `(1 - transition) * cutoff`, 0 above the cutoff.
+
+    `bandwidth` is `(B,)`, the cutoff over the Nyquist frequency. The raised-cosine ramp in between hands the
+    resampler's own transition band (where the input is already attenuated) over to the generated signal.
+    """
+    freqs = torch.linspace(0.0, 1.0, bins, device=bandwidth.device)[None, :]
+    top = bandwidth.float()[:, None]
+    bottom = top * (1.0 - transition)
+    ramp = ((top - freqs) / (top - bottom).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return 0.5 - 0.5 * torch.cos(torch.pi * ramp)
+
+
+def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
+    """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`."""
+    length = generated.shape[-1]
+    window = torch.hann_window(MERGE_N_FFT, device=generated.device)
+
+    def stft(x: torch.Tensor) -> torch.Tensor:
+        return torch.stft(
+            x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant", return_complex=True
+        )
+
+    mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1)[:, :, None]
+    spectrum = mask * stft(cond) + (1.0 - mask) * stft(generated)
+    merged = torch.istft(spectrum, MERGE_N_FFT, MERGE_HOP, window=window, center=True, length=length)
+    return merged[:, None, :]

@@ -1,0 +1,5 @@
+"""Denoiser networks."""
+
+from nuwave.models.denoiser import NuWaveDenoiser
+
+__all__ = ["NuWaveDenoiser"]

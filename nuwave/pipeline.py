@@ -1,0 +1,150 @@
+"""`NuWavePipeline`: low-rate waveform in, high-rate waveform out. Owns the diffusion loop and nothing about files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.utils import BaseOutput
+
+from nuwave.dsp import level_gain, merge_known_band, resample
+from nuwave.models.denoiser import NuWaveDenoiser
+from nuwave.schedule import DEFAULT_SCHEDULER, check_steps, make_sampler
+
+AudioArray = Union[np.ndarray, torch.Tensor]
+# A bandwidth this close to the model's Nyquist frequency leaves nothing to generate.
+FULL_BAND = 0.995
+
+
+@dataclass
+class NuWaveOutput(BaseOutput):
+    """audios: the result, same type and layout as the input; sample_rate in Hz; bandwidth: cutoff / Nyquist used;
+    model_evaluations: how many times the denoiser ran (0 for a full-band input)."""
+
+    audios: AudioArray
+    sample_rate: int
+    bandwidth: float
+    model_evaluations: int
+
+
+def _as_batch(audio: AudioArray) -> tuple[np.ndarray, tuple[int, ...], bool]:
+    """Any of `(T,)`, `(C, T)`, `(B, C, T)` -> float32 `(B, C, T)`, the original leading shape, and torch-ness."""
+    is_torch = isinstance(audio, torch.Tensor)
+    array = audio.detach().cpu().float().numpy() if is_torch else np.asarray(audio, dtype=np.float32)
+    if array.ndim not in (1, 2, 3):
+        raise ValueError(f"audio must have shape (T,), (C, T) or (B, C, T), got {array.shape}")
+    lead = array.shape[:-1]
+    return array.reshape((-1 if array.ndim == 3 else 1), (array.shape[-2] if array.ndim >= 2 else 1), array.shape[-1]), lead, is_torch
+
+
+class NuWavePipeline(DiffusionPipeline):
+    """Bandwidth extension by conditional waveform diffusion.
+
+    `denoiser` is a `NuWaveDenoiser`; `scheduler` holds the noise schedule the denoiser was trained with. The
+    sampler named at call time is built from that scheduler's config (`nuwave.schedule.make_sampler`).
+    """
+
+    model_cpu_offload_seq = "denoiser"
+
+    def __init__(self, denoiser: NuWaveDenoiser, scheduler) -> None:
+        super().__init__()
+        self.register_modules(denoiser=denoiser, scheduler=scheduler)
+
+    @property
+    def model_rate(self) -> int:
+        return int(self.denoiser.config.sample_rate)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        audio: AudioArray,
+        sample_rate: int,
+        target_rate: int = 48000,
+        num_inference_steps: int = 8,
+        scheduler: str = DEFAULT_SCHEDULER,
+        cutoff: float | None = None,
+        generator: torch.Generator | None = None,
+        keep_known_band: bool = True,
+        shared_channel_noise: bool = True,
+        callback: Callable[[int, int], None] | None = None,
+    ) -> NuWaveOutput:
+        """Upsample `audio` from `sample_rate` to `target_rate` Hz.
+
+        Args:
+            audio: `(T,)`, `(C, T)` or `(B, C, T)` float samples, numpy or torch.
+            sample_rate: the input's sample rate in Hz.
+            target_rate: the output's sample rate in Hz.
+            num_inference_steps: sampler steps, 1 to 1000.
+            scheduler: sampler name, one of `nuwave.schedule.SCHEDULERS`.
+            cutoff: the input's real bandwidth in Hz (default: its Nyquist frequency, `sample_rate / 2`).
+            generator: seeds the initial noise; the same seed gives the same audio.
+            keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
+            shared_channel_noise: every channel of an item starts from the same noise (stereo stays coherent).
+            callback: called as `callback(step, total)` after each sampler step.
+        Returns:
+            `NuWaveOutput` whose audio has the input's layout and `round(T * target_rate / sample_rate)` samples.
+        """
+        check_steps(num_inference_steps)
+        sampler = make_sampler(scheduler, self.scheduler)
+        batch, lead, is_torch = _as_batch(audio)
+        num_items, channels, length = batch.shape
+        if sample_rate <= 0 or target_rate <= 0:
+            raise ValueError("sample rates must be positive")
+        if length == 0:
+            raise ValueError("audio is empty")
+        if not np.isfinite(batch).all():
+            raise ValueError("audio contains NaN or infinite samples")
+        nyquist = sample_rate / 2
+        cutoff = nyquist if cutoff is None else float(cutoff)
+        if not 0 < cutoff <= nyquist:
+            raise ValueError(f"cutoff {cutoff:g} Hz must be above 0 and at most the input's Nyquist {nyquist:g} Hz")
+        bandwidth = min(cutoff / (self.model_rate / 2), 1.0)
+
+        model_length = round(length * self.model_rate / sample_rate)
+        cond = torch.from_numpy(resample(batch, sample_rate, self.model_rate, model_length))
+        cond = cond.reshape(num_items * channels, 1, model_length).to(self.device)
+        evaluations = 0
+        if bandwidth >= FULL_BAND:
+            result = cond
+        else:
+            band = torch.full((num_items * channels,), bandwidth, device=self.device)
+            result = self._sample(
+                cond, band, channels, num_inference_steps, sampler, generator, shared_channel_noise, callback
+            )
+            evaluations = len(sampler.timesteps)
+            if keep_known_band:
+                result = merge_known_band(result, cond, band)
+
+        out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
+        out = resample(out, self.model_rate, target_rate, round(length * target_rate / sample_rate))
+        out = out.reshape(*lead, out.shape[-1])
+        return NuWaveOutput(
+            audios=torch.from_numpy(out) if is_torch else out,
+            sample_rate=target_rate,
+            bandwidth=bandwidth,
+            model_evaluations=evaluations,
+        )
+
+    def _sample(self, cond, band, channels, num_steps, sampler, generator, shared_channel_noise, callback):
+        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level."""
+        items, _, length = cond.shape
+        noise_shape = (items // channels, 1 if shared_channel_noise else channels, length)
+        noise_device = generator.device if generator is not None else torch.device("cpu")
+        noise = torch.randn(noise_shape, generator=generator, device=noise_device, dtype=torch.float32)
+        noise = noise.expand(items // channels, channels, length).reshape(items, 1, length).to(self.device)
+
+        gain = level_gain(cond)
+        cond = cond * gain
+        sampler.set_timesteps(num_steps, device=self.device)
+        sample = noise * sampler.init_noise_sigma
+        dtype = self.denoiser.dtype
+        for index, timestep in enumerate(sampler.timesteps):
+            model_input = sampler.scale_model_input(sample, timestep)
+            prediction = self.denoiser(model_input.to(dtype), cond.to(dtype), band, timestep).float()
+            sample = sampler.step(prediction, timestep, sample).prev_sample
+            if callback is not None:
+                callback(index + 1, len(sampler.timesteps))
+        return sample / gain

@@ -1,0 +1,70 @@
+"""Print the denoiser's parameter count, multiply-accumulates per second of audio per model evaluation, and the
+CPU wall time of one evaluation on one second of audio.
+
+    python scripts/model_stats.py                       # the default config
+    python scripts/model_stats.py --model checkpoints/X # a save_pretrained pipeline folder
+    python scripts/model_stats.py --set channels=384 --set num_blocks=6
+
+MACs are counted by torch's FlopCounterMode over the matrix products and convolutions (FLOPs / 2); the STFT and
+inverse STFT (O(T log n_fft), well under 1% here) are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from nuwave.models import NuWaveDenoiser
+
+
+def load_denoiser(model: str | None, overrides: list[str]) -> NuWaveDenoiser:
+    if model:
+        return NuWaveDenoiser.from_pretrained(model, subfolder="denoiser")
+    config = {key: int(value) for key, value in (item.split("=", 1) for item in overrides)}
+    return NuWaveDenoiser(**config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a save_pretrained pipeline folder (default: a fresh default config)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="override a config value")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    denoiser = load_denoiser(args.model, args.set).eval()
+    rate = denoiser.config.sample_rate
+    noisy = torch.randn(1, 1, rate)
+    cond = torch.randn(1, 1, rate)
+    band, timestep = torch.tensor([1 / 3]), torch.tensor([500])
+    params = sum(p.numel() for p in denoiser.parameters())
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as counter:
+            denoiser(noisy, cond, band, timestep)
+        macs = counter.get_total_flops() / 2
+        denoiser(noisy, cond, band, timestep)  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            denoiser(noisy, cond, band, timestep)
+            times.append(time.perf_counter() - start)
+
+    median = statistics.median(times)
+    print("| quantity | value |")
+    print("|---|---|")
+    print(f"| config | {', '.join(f'{k}={v}' for k, v in denoiser.config.items() if not k.startswith('_'))} |")
+    print(f"| parameters | {params:,} |")
+    print(f"| MACs per second of audio, one evaluation | {macs / 1e9:.3f} G |")
+    print(f"| CPU threads | {torch.get_num_threads()} |")
+    print(f"| CPU wall time, one evaluation on 1 s of audio (median of {args.repeats}) | {median * 1000:.1f} ms |")
+    print(f"| implied real-time factor at 8 steps (model only) | {8 * median:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

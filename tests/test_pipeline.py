@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+import torch
+
+from nuwave.pipeline import NuWavePipeline
+from nuwave.schedule import SCHEDULERS
+from tests.conftest import tone_mix
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def band_energy_db(audio: np.ndarray, sample_rate: int, low_hz: float, high_hz: float) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size))) ** 2
+    freqs = np.fft.rfftfreq(audio.size, 1 / sample_rate)
+    return 10 * np.log10(spectrum[(freqs >= low_hz) & (freqs < high_hz)].sum() + 1e-20)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+@pytest.mark.parametrize("steps", [1, 2, 8])
+def test_every_scheduler_returns_finite_audio_of_the_right_length(tiny_pipeline, name, steps):
+    audio = tone_mix(16000, 0.2)
+    out = tiny_pipeline(audio, 16000, num_inference_steps=steps, scheduler=name, generator=seeded())
+    assert out.audios.shape == (round(audio.size * 48000 / 16000),)
+    assert np.isfinite(out.audios).all()
+    assert out.model_evaluations == (2 * steps - 1 if name == "heun" else steps)
+
+
+@pytest.mark.parametrize(
+    "input_rate,target_rate,length", [(16000, 48000, 3201), (22050, 44100, 4409), (8000, 48000, 799), (44100, 48000, 4411)]
+)
+def test_output_length_is_exact(tiny_pipeline, input_rate, target_rate, length):
+    audio = np.random.default_rng(0).standard_normal(length).astype(np.float32) * 0.1
+    out = tiny_pipeline(audio, input_rate, target_rate=target_rate, num_inference_steps=1, generator=seeded())
+    assert out.audios.shape == (round(length * target_rate / input_rate),)
+    assert out.sample_rate == target_rate
+
+
+def test_save_load_round_trip_is_bit_identical(tiny_pipeline, tmp_path):
+    audio = tone_mix(16000, 0.25)
+    before = tiny_pipeline(audio, 16000, num_inference_steps=4, generator=seeded(7)).audios
+    tiny_pipeline.save_pretrained(tmp_path / "model")
+    assert (tmp_path / "model" / "denoiser" / "config.json").is_file()
+    assert (tmp_path / "model" / "denoiser" / "diffusion_pytorch_model.safetensors").is_file()
+    assert (tmp_path / "model" / "scheduler" / "scheduler_config.json").is_file()
+    loaded = NuWavePipeline.from_pretrained(tmp_path / "model")
+    after = loaded(audio, 16000, num_inference_steps=4, generator=seeded(7)).audios
+    np.testing.assert_array_equal(before, after)
+
+
+def test_seed_makes_sampling_deterministic(tiny_pipeline):
+    audio = tone_mix(12000, 0.25)
+    first = tiny_pipeline(audio, 12000, num_inference_steps=3, generator=seeded(1)).audios
+    again = tiny_pipeline(audio, 12000, num_inference_steps=3, generator=seeded(1)).audios
+    other = tiny_pipeline(audio, 12000, num_inference_steps=3, generator=seeded(2)).audios
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_known_band_is_kept_and_a_band_is_added(tiny_pipeline):
+    audio = tone_mix(16000, 1.0)
+    reference = tiny_pipeline(audio, 16000, num_inference_steps=1, cutoff=8000, generator=seeded()).audios
+    raw = tiny_pipeline(audio, 16000, num_inference_steps=1, keep_known_band=False, generator=seeded()).audios
+    from nuwave.dsp import resample
+
+    sinc = resample(audio, 16000, 48000)
+    # Below the crossover (0.94 x cutoff) the output is the input: the difference is > 60 dB down.
+    kept = band_energy_db(reference - sinc, 48000, 0, 7000) - band_energy_db(sinc, 48000, 0, 7000)
+    damaged = band_energy_db(raw - sinc, 48000, 0, 7000) - band_energy_db(sinc, 48000, 0, 7000)
+    assert kept < -60
+    assert damaged > kept + 20
+    # Above the cutoff the model added a band that the input does not have.
+    assert band_energy_db(reference, 48000, 9000, 24000) > band_energy_db(sinc, 48000, 9000, 24000) + 20
+
+
+@pytest.mark.parametrize("shape", [(4000,), (2, 4000), (3, 2, 4000), (1, 6, 4000)])
+def test_mono_stereo_multichannel_and_batched_inputs(tiny_pipeline, shape):
+    audio = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 0.1
+    out = tiny_pipeline(audio, 16000, num_inference_steps=2, generator=seeded())
+    assert out.audios.shape == (*shape[:-1], 12000)
+    assert np.isfinite(out.audios).all()
+
+
+def test_torch_input_gives_torch_output(tiny_pipeline):
+    audio = torch.from_numpy(tone_mix(16000, 0.1, channels=2))
+    out = tiny_pipeline(audio, 16000, num_inference_steps=1, generator=seeded())
+    assert isinstance(out.audios, torch.Tensor) and out.audios.shape == (2, 4800)
+
+
+def test_channels_share_noise_unless_asked_otherwise(tiny_pipeline):
+    mono = tone_mix(16000, 0.2)
+    stereo = np.stack([mono, mono])
+    shared = tiny_pipeline(stereo, 16000, num_inference_steps=2, generator=seeded()).audios
+    independent = tiny_pipeline(
+        stereo, 16000, num_inference_steps=2, generator=seeded(), shared_channel_noise=False
+    ).audios
+    np.testing.assert_allclose(shared[0], shared[1], atol=1e-6)
+    assert not np.allclose(independent[0], independent[1], atol=1e-4)
+
+
+def test_full_band_input_is_only_resampled(tiny_pipeline):
+    audio = tone_mix(48000, 0.1)
+    out = tiny_pipeline(audio, 48000, num_inference_steps=8, generator=seeded())
+    assert out.model_evaluations == 0
+    np.testing.assert_allclose(out.audios, audio, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"num_inference_steps": 0}, "steps"),
+        ({"num_inference_steps": 1001}, "steps"),
+        ({"scheduler": "nope"}, "unknown scheduler"),
+        ({"cutoff": 9000}, "Nyquist"),
+    ],
+)
+def test_bad_arguments_are_refused(tiny_pipeline, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_pipeline(tone_mix(16000, 0.1), 16000, **kwargs)
+
+
+def test_non_finite_audio_is_refused(tiny_pipeline):
+    audio = tone_mix(16000, 0.1)
+    audio[10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tiny_pipeline(audio, 16000)
+
+
+def test_progress_callback_reports_every_step(tiny_pipeline):
+    calls = []
+    tiny_pipeline(tone_mix(16000, 0.1), 16000, num_inference_steps=3, callback=lambda i, n: calls.append((i, n)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
