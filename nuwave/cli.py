@@ -2,15 +2,158 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from nuwave import __version__
+
+# The shipped checkpoint: `checkpoints/<name>` at the root of the repository.
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "nuwave-base"
+# Mirrors nuwave.schedule.SCHEDULERS (a test keeps them equal) so that --help needs no diffusers import.
+SCHEDULER_NAMES = ("ddim", "dpmsolver++", "unipc", "euler", "heun")
+OUTPUT_EXTENSIONS = (".wav", ".flac")
+
+
+def fail(message: str) -> None:
+    click.echo(f"nuwave: error: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nuwave")
 def main() -> None:
     """Restore the high frequencies of band-limited audio with conditional waveform diffusion."""
+
+
+def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(source, destination) pairs for the inputs (files, or folders walked recursively), and errors."""
+    from nuwave.audio_io import READ_EXTENSIONS
+
+    inside_output = output.resolve()
+    single_file = len(inputs) == 1 and not inputs[0].is_dir()
+    to_file = single_file and output.suffix.lower() in OUTPUT_EXTENSIONS and not output.is_dir()
+    jobs, errors = [], []
+    for source in inputs:
+        if not source.exists():
+            errors.append(f"{source}: no such file or folder")
+        elif source.is_dir():
+            found = sorted(
+                p for p in source.rglob("*")
+                if p.is_file() and p.suffix.lower() in READ_EXTENSIONS and inside_output not in p.resolve().parents
+            )
+            if not found:
+                errors.append(f"{source}: no audio files in this folder")
+            jobs += [(p, (output / p.relative_to(source)).with_suffix(extension)) for p in found]
+        else:
+            jobs.append((source, output if to_file else output / (source.stem + extension)))
+    return jobs, errors
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Output file (.wav or .flac) for one input file, else a folder (mirrors input folders).")
+@click.option("--sample-rate", default=48000, show_default=True, type=click.IntRange(8000, 192000),
+              help="Output sample rate in Hz.")
+@click.option("--subtype", type=click.Choice(["PCM_16", "PCM_24", "FLOAT"], case_sensitive=False),
+              help="Sample format: PCM_24 (default), PCM_16, or FLOAT (WAV only).")
+@click.option("--format", "container", default="wav", show_default=True, type=click.Choice(["wav", "flac"]),
+              help="Container of the files written into an output folder.")
+@click.option("--steps", default=8, show_default=True, type=click.IntRange(1, 1000), help="Sampler steps.")
+@click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
+@click.option("--cutoff", type=click.FloatRange(min=0, min_open=True),
+              help="The input's real bandwidth in Hz (default: detected from its spectrum).")
+@click.option("--independent-channels", is_flag=True, help="Give each channel its own noise seed.")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Chunks per model call.")
+@click.option("--chunk-seconds", default=10.0, show_default=True, type=click.FloatRange(1.0, 600.0),
+              help="Length of the chunks a file is processed in.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="A save_pretrained model folder (default: the shipped checkpoint).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, seed, cutoff,
+             independent_channels, batch_size, chunk_seconds, model, device, overwrite, quiet) -> None:
+    """Upsample INPUTS (audio files or folders) to high-resolution audio."""
+    if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
+        raise click.UsageError("several inputs need an output folder, not a file name")
+    jobs, errors = plan_jobs(inputs, output, "." + container)
+    for message in errors:
+        fail(message)
+    pending = []
+    skipped = 0
+    for source, destination in jobs:
+        if destination.exists() and source.resolve() != destination.resolve() and not overwrite:
+            skipped += 1
+            if not quiet:
+                click.echo(f"{source}: skipped, {destination} exists (--overwrite replaces it)", err=True)
+        else:
+            pending.append((source, destination))
+
+    done, failed = 0, len(errors)
+    if pending:
+        from nuwave.audio_io import AudioError
+        from nuwave.pipeline import ModelError, load_pipeline
+        from nuwave.upsample import UpsampleSettings, upsample_file
+
+        try:
+            pipe = load_pipeline(model or DEFAULT_MODEL, device)
+        except ModelError as error:
+            fail(str(error) if model else f"{error} (the shipped checkpoint is missing; pass --model PATH)")
+            sys.exit(1)
+        settings = UpsampleSettings(
+            target_rate=sample_rate, num_steps=steps, scheduler=scheduler, seed=seed, cutoff=cutoff,
+            independent_channels=independent_channels, batch_size=batch_size, chunk_seconds=chunk_seconds,
+            subtype=subtype,
+        )
+        for source, destination in pending:
+            try:
+                with _progress_bar(source, quiet) as progress:
+                    result = upsample_file(pipe, source, destination, settings, progress)
+            except (AudioError, ValueError) as error:
+                fail(str(error))
+                failed += 1
+                continue
+            except KeyboardInterrupt:
+                fail(f"interrupted while writing {destination}; nothing was written under that name")
+                sys.exit(130)
+            done += 1
+            if not quiet:
+                click.echo(_describe(result, destination, sample_rate), err=True)
+    if not quiet or failed:
+        click.echo(f"done {done}, skipped {skipped}, failed {failed}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _describe(result, destination: Path, sample_rate: int) -> str:
+    info = result.info
+    how = "detected" if result.detected else "given"
+    what = "full bandwidth, resampled only" if result.full_band else f"generated {result.cutoff / 1000:.1f}-{sample_rate / 2000:.1f} kHz"
+    return (f"{info.path}: {info.sample_rate} Hz, {info.channels} ch, {info.duration:.1f} s, bandwidth "
+            f"{result.cutoff / 1000:.1f} kHz ({how}); {what} -> {destination}")
+
+
+class _progress_bar:
+    """A click progress bar over a file's chunks, shown once a file takes more than a moment; or nothing."""
+
+    def __init__(self, source: Path, quiet: bool) -> None:
+        self.source, self.quiet, self.bar = source, quiet, None
+
+    def __enter__(self):
+        return None if self.quiet or not sys.stderr.isatty() else self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=str(self.source.name), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ class NuWavePipeline(DiffusionPipeline):
         scheduler: str = DEFAULT_SCHEDULER,
         cutoff: float | None = None,
         generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+        level: float | None = None,
         keep_known_band: bool = True,
         shared_channel_noise: bool = True,
         callback: Callable[[int, int], None] | None = None,
@@ -81,6 +83,10 @@ class NuWavePipeline(DiffusionPipeline):
             scheduler: sampler name, one of `nuwave.schedule.SCHEDULERS`.
             cutoff: the input's real bandwidth in Hz (default: its Nyquist frequency, `sample_rate / 2`).
             generator: seeds the initial noise; the same seed gives the same audio.
+            noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
+                `generator`; used to make overlapping chunks of a long file start from the same noise).
+            level: the RMS of the whole recording, when `audio` is a chunk of it: every chunk is then brought to
+                the model's working level by the same gain (default: each item's own RMS).
             keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
             shared_channel_noise: every channel of an item starts from the same noise (stereo stays coherent).
             callback: called as `callback(step, total)` after each sampler step.
@@ -112,7 +118,8 @@ class NuWavePipeline(DiffusionPipeline):
         else:
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             result = self._sample(
-                cond, band, channels, num_inference_steps, sampler, generator, shared_channel_noise, callback
+                cond, band, channels, num_inference_steps, sampler, generator, noise, level, shared_channel_noise,
+                callback,
             )
             evaluations = len(sampler.timesteps)
             if keep_known_band:
@@ -128,15 +135,21 @@ class NuWavePipeline(DiffusionPipeline):
             model_evaluations=evaluations,
         )
 
-    def _sample(self, cond, band, channels, num_steps, sampler, generator, shared_channel_noise, callback):
+    def _sample(
+        self, cond, band, channels, num_steps, sampler, generator, noise, level, shared_channel_noise, callback
+    ):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level."""
         items, _, length = cond.shape
         noise_shape = (items // channels, 1 if shared_channel_noise else channels, length)
-        noise_device = generator.device if generator is not None else torch.device("cpu")
-        noise = torch.randn(noise_shape, generator=generator, device=noise_device, dtype=torch.float32)
+        if noise is None:
+            noise_device = generator.device if generator is not None else torch.device("cpu")
+            noise = torch.randn(noise_shape, generator=generator, device=noise_device, dtype=torch.float32)
+        elif tuple(noise.shape) not in ((items // channels, 1, length), (items // channels, channels, length)):
+            raise ValueError(f"noise must have shape {noise_shape}, got {tuple(noise.shape)}")
         noise = noise.expand(items // channels, channels, length).reshape(items, 1, length).to(self.device)
 
-        gain = level_gain(cond)
+        reference = cond if level is None else torch.full_like(cond[:, :, :1], float(level))
+        gain = level_gain(reference)
         cond = cond * gain
         sampler.set_timesteps(num_steps, device=self.device)
         sample = noise * sampler.init_noise_sigma
@@ -148,3 +161,38 @@ class NuWavePipeline(DiffusionPipeline):
             if callback is not None:
                 callback(index + 1, len(sampler.timesteps))
         return sample / gain
+
+
+class ModelError(Exception):
+    """A model folder that cannot be loaded; `str(error)` is a one-line message naming the folder."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' (CUDA when available), 'cpu' or 'cuda'."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(device)
+
+
+def load_pipeline(path, device: str = "auto") -> NuWavePipeline:
+    """Load a `save_pretrained` folder onto `device`, with one-line errors for missing or corrupt folders."""
+    from pathlib import Path
+
+    from diffusers.utils import logging as diffusers_logging
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"{path}: no such model folder")
+    if not (path / "model_index.json").is_file():
+        raise ModelError(f"{path}: not a nuwave model folder (no model_index.json)")
+    diffusers_logging.disable_progress_bar()
+    try:
+        pipe = NuWavePipeline.from_pretrained(str(path))
+    except Exception as error:  # diffusers raises many kinds for a broken folder; all mean the same here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{path}: corrupt or incompatible model folder ({reason[:200]})") from None
+    if not isinstance(pipe, NuWavePipeline) or not isinstance(pipe.denoiser, NuWaveDenoiser):
+        raise ModelError(f"{path}: not a nuwave model folder")
+    return pipe.to(resolve_device(device))

@@ -1,0 +1,142 @@
+"""Audio files in and out (soundfile): validated reading in blocks, and writing that never leaves a partial file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+
+READ_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64", ".rf64", ".caf"}
+# Output container by extension, with the sample formats it may hold.
+WRITE_FORMATS = {".wav": ("WAV", ("PCM_16", "PCM_24", "FLOAT")), ".flac": ("FLAC", ("PCM_16", "PCM_24"))}
+DEFAULT_SUBTYPE = "PCM_24"
+MIN_RATE, MAX_RATE = 8000, 192000
+
+
+class AudioError(Exception):
+    """A file that cannot be used, with the path and the problem: `str(error)` is a one-line message."""
+
+    def __init__(self, path: os.PathLike | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = Path(path), problem
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe(path: os.PathLike | str) -> AudioInfo:
+    """Open `path` and check it is audio that nuwave can take; raises `AudioError` otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(path, "no such file")
+    if path.is_dir():
+        raise AudioError(path, "is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(path, f"not a readable audio file ({_reason(error)})") from None
+    if info.frames <= 0:
+        raise AudioError(path, "contains no audio samples")
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise AudioError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
+
+
+def read_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
+    """Yield the file as consecutive float32 `(C, T)` blocks, checking that every sample is finite.
+
+    Raises `AudioError` for a truncated or corrupt file and for NaN or infinite samples.
+    """
+    seen = 0
+    try:
+        with sf.SoundFile(str(info.path)) as handle:
+            while True:
+                block = handle.read(block_frames, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                if not np.isfinite(block).all():
+                    where = seen + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                    raise AudioError(info.path, f"contains NaN or infinite samples (first at sample {where})")
+                seen += block.shape[0]
+                yield np.ascontiguousarray(block.T)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(info.path, f"truncated or corrupt after {seen} samples ({_reason(error)})") from None
+    if seen == 0:
+        raise AudioError(info.path, "contains no audio samples")
+
+
+def read_audio(path: os.PathLike | str) -> tuple[np.ndarray, int]:
+    """The whole file as float32 `(C, T)` and its sample rate (for short files; long ones go through blocks)."""
+    info = probe(path)
+    return np.concatenate(list(read_blocks(info, 1 << 20)), axis=-1), info.sample_rate
+
+
+def output_format(path: os.PathLike | str, subtype: str | None) -> tuple[str, str]:
+    """The (container, subtype) that `path`'s extension and `subtype` ask for; ValueError if they don't fit."""
+    extension = Path(path).suffix.lower()
+    if extension not in WRITE_FORMATS:
+        raise ValueError(f"{path}: output must end in {' or '.join(WRITE_FORMATS)}")
+    container, subtypes = WRITE_FORMATS[extension]
+    subtype = (subtype or DEFAULT_SUBTYPE).upper()
+    if subtype not in subtypes:
+        raise ValueError(f"{path}: {container} cannot hold {subtype}; choose one of {', '.join(subtypes)}")
+    return container, subtype
+
+
+@contextmanager
+def atomic_writer(path: os.PathLike | str, sample_rate: int, channels: int, subtype: str | None = None):
+    """Write audio blocks to a hidden temporary file beside `path`, renamed to `path` only when the `with` block
+    completes. On any exception (Ctrl-C included) the temporary file is removed and `path` is untouched.
+
+    Yields a function `write(block)` taking float `(C, T)` blocks; integer formats clip to [-1, 1].
+    """
+    path = Path(path)
+    container, subtype = output_format(path, subtype)
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=folder)
+        os.close(descriptor)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; the result is an ordinary file
+    except OSError as error:
+        raise AudioError(folder, f"cannot write to this folder ({error.strerror or error})") from None
+    try:
+        with sf.SoundFile(temporary, "w", sample_rate, channels, subtype=subtype, format=container) as handle:
+
+            def write(block: np.ndarray) -> None:
+                block = np.asarray(block, dtype=np.float32)
+                if subtype != "FLOAT":
+                    block = np.clip(block, -1.0, 1.0)
+                handle.write(block.T)
+
+            yield write
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text

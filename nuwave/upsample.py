@@ -1,0 +1,184 @@
+"""Upsampling whole files: bandwidth detection, windows in bounded memory, the pipeline, and an atomic write.
+
+The pipeline owns the diffusion and nothing about files; this module owns the journey of one file and nothing
+about what is shown to the user (progress goes through a callback).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import soxr
+import torch
+
+from nuwave.audio_io import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
+from nuwave.bandwidth import SpectrumAccumulator, cutoff_from_spectrum
+from nuwave.dsp import MERGE_HOP
+from nuwave.chunking import ChunkPlan, OverlapAdd, positional_noise
+from nuwave.schedule import DEFAULT_SCHEDULER
+
+READ_BLOCK = 1 << 16
+MIN_SECONDS = 0.05
+# Content reaching this high needs nothing added: it is copied through the resampler.
+FULL_BAND_HZ = 19000.0
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class UpsampleSettings:
+    """What `nuwave upsample` was asked for (units: Hz, seconds)."""
+
+    target_rate: int = 48000
+    num_steps: int = 8
+    scheduler: str = DEFAULT_SCHEDULER
+    seed: int = 0
+    cutoff: float | None = None
+    independent_channels: bool = False
+    batch_size: int = 4
+    chunk_seconds: float = 10.0
+    overlap_seconds: float = 0.5
+    subtype: str | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file: the cutoff used (Hz), whether it was detected or given, and whether the input
+    already had full bandwidth (then it was only resampled)."""
+
+    info: AudioInfo
+    cutoff: float
+    detected: bool
+    full_band: bool
+    windows: int
+    level: float
+
+
+def scan(info: AudioInfo) -> tuple[float, float]:
+    """Read the file once, checking every sample: its effective bandwidth in Hz (`nuwave.bandwidth`) and RMS."""
+    spectrum = SpectrumAccumulator()
+    energy, count = 0.0, 0
+    for block in read_blocks(info, READ_BLOCK):
+        spectrum.update(block)
+        energy += float(np.square(block, dtype=np.float64).sum())
+        count += block.size
+    power = spectrum.spectrum()
+    cutoff = info.sample_rate / 2 if power is None else cutoff_from_spectrum(power, info.sample_rate)
+    return cutoff, (energy / max(count, 1)) ** 0.5
+
+
+def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, float, bool, float]:
+    """Probe and scan `source`; returns its info, the cutoff to use, whether it was detected, and its RMS."""
+    info = probe(source)
+    if info.duration < MIN_SECONDS:
+        raise AudioError(source, f"too short ({info.frames} samples); at least {MIN_SECONDS * 1000:g} ms is needed")
+    nyquist = info.sample_rate / 2
+    if settings.cutoff is not None and not 0 < settings.cutoff <= nyquist:
+        raise AudioError(source, f"--cutoff {settings.cutoff:g} Hz is above the input's Nyquist {nyquist:g} Hz")
+    detected, level = scan(info)
+    if settings.cutoff is not None:
+        return info, float(settings.cutoff), False, level
+    return info, detected, True, level
+
+
+def upsample_file(
+    pipe, source: Path, destination: Path, settings: UpsampleSettings, progress: Progress | None = None
+) -> FileResult:
+    """Upsample `source` into `destination` (written atomically). Raises `AudioError` for unusable input."""
+    source, destination = Path(source), Path(destination)
+    if source.resolve() == destination.resolve():
+        raise AudioError(source, "the output path is the input path; choose another output")
+    output_format(destination, settings.subtype)
+    info, cutoff, detected, level = check_input(source, settings)
+    full_band = cutoff >= min(FULL_BAND_HZ, 0.98 * settings.target_rate / 2, 0.995 * pipe.model_rate / 2)
+    plan = ChunkPlan.create(
+        info.frames, info.sample_rate, (pipe.model_rate, settings.target_rate), settings.chunk_seconds,
+        settings.overlap_seconds, model_rate=pipe.model_rate,
+        model_frame=math.lcm(pipe.denoiser.config.hop_length, MERGE_HOP),
+    )
+    with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
+        if full_band:
+            _resample_stream(info, settings.target_rate, write)
+        else:
+            _generate(pipe, info, plan, cutoff, level, settings, write, progress)
+    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), level)
+
+
+def _generate(pipe, info: AudioInfo, plan: ChunkPlan, cutoff: float, level: float, settings, write, progress):
+    joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
+    noise_channels = info.channels if settings.independent_channels else 1
+    batch: list[tuple[int, np.ndarray]] = []
+    done = 0
+
+    def flush(last: bool) -> None:
+        nonlocal done
+        length = batch[0][1].shape[-1]
+        model_length = round(length * pipe.model_rate / info.sample_rate)
+        noise = torch.stack(
+            [positional_noise(settings.seed, plan.at_rate(start, pipe.model_rate), model_length, noise_channels)
+             for start, _ in batch]
+        )
+        result = pipe(
+            np.stack([audio for _, audio in batch]),
+            info.sample_rate,
+            target_rate=settings.target_rate,
+            num_inference_steps=settings.num_steps,
+            scheduler=settings.scheduler,
+            cutoff=cutoff,
+            noise=noise,
+            level=level,
+            shared_channel_noise=not settings.independent_channels,
+        ).audios
+        for index, window in enumerate(result):
+            write(joiner.push(window, last=last and index == len(result) - 1))
+        done += len(batch)
+        batch.clear()
+        if progress is not None:
+            progress(done, len(plan))
+
+    windows = list(plan.windows())
+    for index, (start, audio) in enumerate(_read_windows(info, windows)):
+        if batch and (len(batch) == settings.batch_size or batch[0][1].shape[-1] != audio.shape[-1]):
+            flush(last=False)
+        batch.append((start, audio))
+    flush(last=True)
+
+
+def _read_windows(info: AudioInfo, windows: list[tuple[int, int]]) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield `(start, (C, end - start))` for each window, reading the file once and holding one window or so."""
+    blocks = read_blocks(info, READ_BLOCK)
+    buffer = np.zeros((info.channels, 0), np.float32)
+    buffer_start = 0
+    for start, end in windows:
+        while buffer_start + buffer.shape[-1] < end:
+            block = next(blocks, None)
+            if block is None:
+                raise AudioError(info.path, f"truncated: {buffer_start + buffer.shape[-1]} of {info.frames} samples")
+            buffer = np.concatenate([buffer, block], axis=-1)
+        buffer = buffer[:, start - buffer_start :]
+        buffer_start = start
+        yield start, buffer[:, : end - start]
+    for _ in blocks:  # read to the end, so a file longer than its header says is noticed
+        pass
+
+
+def _resample_stream(info: AudioInfo, target_rate: int, write) -> None:
+    """A full-band input: only resampled (soxr, streaming), to exactly `round(frames * target / rate)` samples."""
+    expected = round(info.frames * target_rate / info.sample_rate)
+    resampler = soxr.ResampleStream(info.sample_rate, target_rate, info.channels, dtype="float32", quality="VHQ")
+    written = 0
+    blocks = read_blocks(info, READ_BLOCK)
+    block = next(blocks)
+    while block is not None:
+        following = next(blocks, None)
+        out = resampler.resample_chunk(np.ascontiguousarray(block.T), last=following is None).T
+        out = out[:, : expected - written]
+        written += out.shape[-1]
+        write(out)
+        block = following
+    if written < expected:
+        write(np.zeros((info.channels, expected - written), np.float32))
