@@ -56,6 +56,10 @@ def probe(path: os.PathLike | str) -> AudioInfo:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from None
     if info.frames <= 0:
         raise AudioError(path, "contains no audio samples")
+    if info.format in ("WAV", "WAVEX"):
+        missing = _wav_missing_bytes(path)
+        if missing:
+            raise AudioError(path, f"truncated: the WAV header announces {missing} more bytes of audio than the file holds")
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
         raise AudioError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
@@ -135,6 +139,27 @@ def atomic_writer(path: os.PathLike | str, sample_rate: int, channels: int, subt
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _wav_missing_bytes(path: Path) -> int:
+    """How many bytes of the RIFF 'data' chunk are missing from the file (0 when complete or size unknown).
+
+    libsndfile silently reads a truncated WAV as a shorter one; the header's chunk size tells the truth.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RIFF":
+            return 0
+        handle.seek(12)
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return 0
+            chunk, length = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"data":
+                unknown = length in (0, 0xFFFFFFFF)  # written by a streaming encoder that never went back
+                return 0 if unknown else max(0, handle.tell() + length - size)
+            handle.seek(length + (length & 1), os.SEEK_CUR)
 
 
 def _reason(error: Exception) -> str:

@@ -38,3 +38,11 @@ def tone_mix(sample_rate: int, seconds: float, seed: int = 0, channels: int | No
     if channels is None:
         return signal.astype(np.float32)
     return np.stack([signal * (0.5 + 0.25 * c) for c in range(channels)]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A saved tiny pipeline folder, as `--model` takes it."""
+    folder = tmp_path_factory.mktemp("model") / "tiny"
+    NuWavePipeline(denoiser=tiny_denoiser(), scheduler=default_noise_schedule()).save_pretrained(folder)
+    return folder
