@@ -128,6 +128,77 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
     sys.exit(1 if failed else 0)
 
 
+def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(int(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of integers, e.g. 1,2,4,8") from None
+    if not steps or not all(1 <= item <= 1000 for item in steps):
+        raise click.BadParameter("step counts must be from 1 to 1000")
+    return steps
+
+
+SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
+
+
+@main.command(name="eval")
+@click.option("--suite", "suite_path", required=True,
+              help="A suite JSON file, or the name of one in eval/suites/.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="A save_pretrained model folder (default: the shipped checkpoint).")
+@click.option("--baselines-only", is_flag=True, help="Evaluate the input and sinc baselines only, no model.")
+@click.option("--steps", default="1,2,4,8,16,32", show_default=True, callback=_parse_steps,
+              help="Step counts to evaluate, comma-separated.")
+@click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
+@click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Repeat the model with seeds 0..N-1 and report mean ± std.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: eval/results/<suite name>).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("-q", "--quiet", is_flag=True)
+def evaluate_command(suite_path, model, baselines_only, steps, scheduler, runs, out, device, quiet) -> None:
+    """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
+    from nuwave.evaluate import Suite, evaluate
+    from nuwave.pipeline import ModelError, load_pipeline, resolve_device
+    from nuwave.report import environment, write_report
+
+    path = Path(suite_path)
+    if not path.is_file() and (SUITES / f"{suite_path}.json").is_file():
+        path = SUITES / f"{suite_path}.json"
+    try:
+        suite = Suite.load(path)
+    except (OSError, ValueError, KeyError) as error:
+        fail(f"{path}: not a usable suite ({error})")
+        sys.exit(1)
+    pipe = None
+    try:
+        torch_device = str(resolve_device(device))
+        if not baselines_only:
+            pipe = load_pipeline(model or DEFAULT_MODEL, torch_device)
+    except ModelError as error:
+        fail(str(error))
+        sys.exit(1)
+    figure_steps = 8 if 8 in steps else max(steps)
+    kept = {}
+
+    def keep(condition, system, count, audio):
+        if system != "nuwave" or count == figure_steps:
+            kept[(condition, system)] = audio
+
+    say = None if quiet else (lambda text: click.echo(f"{suite.name}: {text}", err=True))
+    try:
+        records = evaluate(suite, pipe, steps, scheduler, runs, torch_device, keep, say)
+    except Exception as error:  # an unreadable reference: name it and stop
+        fail(str(error))
+        sys.exit(1)
+    command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
+    model_name = None if pipe is None else str(model or DEFAULT_MODEL)
+    paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept,
+                         environment(torch_device), command, scheduler, model_name)
+    if not quiet:
+        click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
+
+
 def _describe(result, destination: Path, sample_rate: int) -> str:
     info = result.info
     how = "detected" if result.detected else "given"

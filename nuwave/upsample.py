@@ -17,7 +17,7 @@ import torch
 
 from nuwave.audio_io import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.bandwidth import SpectrumAccumulator, cutoff_from_spectrum
-from nuwave.dsp import MERGE_HOP
+from nuwave.dsp import MERGE_HOP, resample
 from nuwave.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.schedule import DEFAULT_SCHEDULER
 
@@ -94,37 +94,81 @@ def upsample_file(
         raise AudioError(source, "the output path is the input path; choose another output")
     output_format(destination, settings.subtype)
     info, cutoff, detected, level = check_input(source, settings)
-    full_band = cutoff >= min(FULL_BAND_HZ, 0.98 * settings.target_rate / 2, 0.995 * pipe.model_rate / 2)
-    plan = ChunkPlan.create(
-        info.frames, info.sample_rate, (pipe.model_rate, settings.target_rate), settings.chunk_seconds,
-        settings.overlap_seconds, model_rate=pipe.model_rate,
-        model_frame=math.lcm(pipe.denoiser.config.hop_length, MERGE_HOP),
-    )
+    full_band = is_full_band(cutoff, settings.target_rate, pipe.model_rate)
+    plan = chunk_plan(pipe, info.frames, info.sample_rate, settings)
     with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
         if full_band:
             _resample_stream(info, settings.target_rate, write)
         else:
-            _generate(pipe, info, plan, cutoff, level, settings, write, progress)
+            windows = _read_windows(info, list(plan.windows()))
+            generate(pipe, windows, plan, info.channels, cutoff, level, settings, write, progress)
     return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), level)
 
 
-def _generate(pipe, info: AudioInfo, plan: ChunkPlan, cutoff: float, level: float, settings, write, progress):
+def upsample_array(
+    pipe, audio: np.ndarray, sample_rate: int, settings: UpsampleSettings, progress: Progress | None = None
+) -> tuple[np.ndarray, float]:
+    """The same journey as `upsample_file` for audio in memory, `(C, T)` -> `(C, T')`; returns the cutoff used."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if settings.cutoff is None:
+        spectrum = SpectrumAccumulator()
+        spectrum.update(audio)
+        cutoff = cutoff_from_spectrum(spectrum.spectrum(), sample_rate)
+    else:
+        cutoff = float(settings.cutoff)
+    length = round(audio.shape[-1] * settings.target_rate / sample_rate)
+    if is_full_band(cutoff, settings.target_rate, pipe.model_rate):
+        return resample(audio, sample_rate, settings.target_rate, length), cutoff
+    plan = chunk_plan(pipe, audio.shape[-1], sample_rate, settings)
+    level = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    pieces: list[np.ndarray] = []
+    windows = ((start, audio[:, start:end]) for start, end in plan.windows())
+    generate(pipe, windows, plan, audio.shape[0], cutoff, level, settings, pieces.append, progress)
+    return np.concatenate(pieces, axis=-1), cutoff
+
+
+def is_full_band(cutoff: float, target_rate: int, model_rate: int) -> bool:
+    """Whether content reaching `cutoff` Hz leaves nothing to generate."""
+    return cutoff >= min(FULL_BAND_HZ, 0.98 * target_rate / 2, 0.995 * model_rate / 2)
+
+
+def chunk_plan(pipe, frames: int, sample_rate: int, settings: UpsampleSettings) -> ChunkPlan:
+    """Windows aligned to whole samples at every rate and to whole STFT frames of the model and the merge."""
+    return ChunkPlan.create(
+        frames, sample_rate, (pipe.model_rate, settings.target_rate), settings.chunk_seconds,
+        settings.overlap_seconds, model_rate=pipe.model_rate,
+        model_frame=math.lcm(pipe.denoiser.config.hop_length, MERGE_HOP),
+    )
+
+
+def generate(
+    pipe,
+    windows: Iterator[tuple[int, np.ndarray]],
+    plan: ChunkPlan,
+    channels: int,
+    cutoff: float,
+    level: float,
+    settings: UpsampleSettings,
+    write: Callable[[np.ndarray], None],
+    progress: Progress | None = None,
+) -> None:
+    """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`."""
     joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
-    noise_channels = info.channels if settings.independent_channels else 1
+    noise_channels = channels if settings.independent_channels else 1
     batch: list[tuple[int, np.ndarray]] = []
     done = 0
 
     def flush(last: bool) -> None:
         nonlocal done
         length = batch[0][1].shape[-1]
-        model_length = round(length * pipe.model_rate / info.sample_rate)
+        model_length = round(length * pipe.model_rate / plan.input_rate)
         noise = torch.stack(
             [positional_noise(settings.seed, plan.at_rate(start, pipe.model_rate), model_length, noise_channels)
              for start, _ in batch]
         )
         result = pipe(
             np.stack([audio for _, audio in batch]),
-            info.sample_rate,
+            plan.input_rate,
             target_rate=settings.target_rate,
             num_inference_steps=settings.num_steps,
             scheduler=settings.scheduler,
@@ -140,8 +184,7 @@ def _generate(pipe, info: AudioInfo, plan: ChunkPlan, cutoff: float, level: floa
         if progress is not None:
             progress(done, len(plan))
 
-    windows = list(plan.windows())
-    for index, (start, audio) in enumerate(_read_windows(info, windows)):
+    for start, audio in windows:
         if batch and (len(batch) == settings.batch_size or batch[0][1].shape[-1] != audio.shape[-1]):
             flush(last=False)
         batch.append((start, audio))

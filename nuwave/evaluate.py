@@ -1,0 +1,171 @@
+"""The benchmark: suites of reference files, degradations, systems, metrics, and the numbers behind reports.
+
+A suite is a JSON file:
+
+    {"name": "speech", "manifest": "speech_test.txt", "output_rate": 48000,
+     "input_rates": [8000, 12000, 16000, 24000], "degradations": ["standard", "mp3"]}
+
+`manifest` lists reference files, one path per line, relative to the manifest. Each reference is mixed to mono
+and brought to `output_rate` (soxr) if it has another rate. Every degradation x input rate is a *condition*
+(mp3 has no input rate: it is encoded at the output rate). Systems, all through the same metrics:
+
+- `input`: the degraded input brought to the output rate by nuwave's own resampler (soxr): the starting point.
+- `sinc`: polyphase (windowed-sinc) interpolation with scipy, the literature's baseline (rate conditions).
+- `nuwave`: the model at every requested step count, `runs` times with seeds 0..runs-1, through the same
+  chunked path as `nuwave upsample` (files longer than a chunk are evaluated whole, never cropped). The model is
+  told the input's Nyquist frequency in rate conditions and detects the cutoff itself for mp3.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from nuwave.audio_io import read_audio
+from nuwave.bandwidth import detect_cutoff
+from nuwave.degrade import Degradation, resample_poly
+from nuwave.dsp import resample
+from nuwave.metrics import all_metrics
+
+METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    files: tuple[Path, ...]
+    output_rate: int
+    input_rates: tuple[int, ...]
+    degradations: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> "Suite":
+        path = Path(path)
+        spec = json.loads(path.read_text())
+        manifest = (path.parent / spec["manifest"]).resolve()
+        lines = [line.strip() for line in manifest.read_text().splitlines()]
+        files = tuple((manifest.parent / line).resolve() for line in lines if line and not line.startswith("#"))
+        if not files:
+            raise ValueError(f"{manifest}: no reference files listed")
+        return cls(
+            name=spec["name"], files=files, output_rate=int(spec.get("output_rate", 48000)),
+            input_rates=tuple(int(r) for r in spec.get("input_rates", [])),
+            degradations=tuple(spec.get("degradations", ["standard"])),
+        )
+
+    def conditions(self) -> list[Degradation]:
+        out = []
+        for name in self.degradations:
+            if name == "mp3":
+                out.append(Degradation("mp3"))
+            else:
+                out += [Degradation(name, rate) for rate in self.input_rates]
+        return out
+
+
+def condition_name(condition: Degradation) -> str:
+    """"standard-16k", "sinc-22.05k", "mp3"."""
+    return condition.name if condition.input_rate is None else f"{condition.name}-{condition.input_rate / 1000:g}k"
+
+
+@dataclass
+class Record:
+    """One system's output for one file under one condition."""
+
+    condition: str
+    system: str
+    steps: int | None
+    run: int
+    file: str
+    seconds: float
+    duration: float
+    metrics: dict = field(default_factory=dict)
+
+
+def load_reference(path: Path, output_rate: int) -> np.ndarray:
+    audio, rate = read_audio(path)
+    mono = audio.mean(axis=0)
+    return resample(mono, rate, output_rate) if rate != output_rate else mono
+
+
+def evaluate(
+    suite: Suite,
+    pipe=None,
+    steps: tuple[int, ...] = (1, 2, 4, 8, 16, 32),
+    scheduler: str = "dpmsolver++",
+    runs: int = 1,
+    device: str = "cpu",
+    keep: Callable[[str, str, int | None, np.ndarray], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Record]:
+    """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
+    first file (for spectrogram figures). `pipe=None` runs the baselines only."""
+    from nuwave.upsample import UpsampleSettings, upsample_array
+
+    records: list[Record] = []
+    output_rate = suite.output_rate
+    for index, path in enumerate(suite.files):
+        reference = load_reference(path, output_rate)
+        duration = reference.size / output_rate
+        target = torch.from_numpy(reference).to(device)
+        for condition in suite.conditions():
+            name = condition_name(condition)
+            low, low_rate = condition.apply(reference, output_rate)
+            # The model is told the Nyquist frequency of a rate condition and detects a codec's cutoff, as
+            # `nuwave upsample` would; the LSD-HF / LSD-LF split of every system follows the same cutoff.
+            cutoff = low_rate / 2 if condition.input_rate is not None else detect_cutoff([low[None]], low_rate)
+            systems: list[tuple[str, int | None, int, Callable[[], np.ndarray]]] = [
+                ("input", None, 0, lambda: resample(low, low_rate, output_rate, reference.size)),
+            ]
+            if condition.input_rate is not None:
+                systems.append(("sinc", None, 0, lambda: resample_poly(low, low_rate, output_rate, reference.size)))
+            if pipe is not None:
+                for count in steps:
+                    for run in range(runs):
+                        settings = UpsampleSettings(
+                            target_rate=output_rate, num_steps=count, scheduler=scheduler, seed=run, cutoff=cutoff
+                        )
+                        systems.append(
+                            ("nuwave", count, run, lambda s=settings: upsample_array(pipe, low[None], low_rate, s)[0])
+                        )
+            for system, count, run, produce in systems:
+                start = time.perf_counter()
+                output = np.asarray(produce(), dtype=np.float32).reshape(-1)
+                seconds = time.perf_counter() - start
+                values = all_metrics(torch.from_numpy(output).to(device), target, 2 * cutoff, output_rate)
+                records.append(Record(name, system, count, run, str(path), seconds, duration,
+                                      {k: float(v[0]) for k, v in values.items()}))
+                if keep is not None and index == 0 and run == 0:
+                    keep(name, system, count, output)
+            if keep is not None and index == 0:
+                keep(name, "reference", None, reference)
+        if progress is not None:
+            progress(f"{index + 1}/{len(suite.files)} {path.name}")
+    return records
+
+
+def summarise(records: list[Record]) -> list[dict]:
+    """Rows (condition, system, steps) with the mean and std over runs of each metric's mean over files, and the
+    real-time factor (total processing time / total audio duration)."""
+    groups: dict[tuple, list[Record]] = {}
+    for record in records:
+        groups.setdefault((record.condition, record.system, record.steps), []).append(record)
+    rows = []
+    for (condition, system, count), members in groups.items():
+        by_run: dict[int, list[Record]] = {}
+        for record in members:
+            by_run.setdefault(record.run, []).append(record)
+        row = {"condition": condition, "system": system, "steps": count, "runs": len(by_run), "files": len(by_run[0])}
+        for metric in METRICS:
+            per_run = [np.nanmean([r.metrics[metric] for r in run]) for run in by_run.values()]
+            row[metric] = float(np.mean(per_run))
+            row[metric + "_std"] = float(np.std(per_run))
+        row["rtf"] = sum(r.seconds for r in members) / sum(r.duration for r in members)
+        rows.append(row)
+    return rows

@@ -1,0 +1,166 @@
+"""Benchmark reports: a JSON of every number, a Markdown table per condition, and PNG figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from nuwave.evaluate import METRICS, Record, Suite, summarise
+from nuwave.metrics import LSD_FLOOR, LSD_HOP, LSD_N_FFT
+
+HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",
+           "si_sdr": "SI-SDR (dB)"}
+
+
+def environment(device: str) -> dict:
+    """Versions, the device in words, and the commit the numbers were produced with."""
+    import diffusers
+    import torch
+
+    import nuwave
+
+    if device.startswith("cuda"):
+        device_name = torch.cuda.get_device_name(0)
+    else:
+        model = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                      if line.startswith("model name")), platform.processor() or "unknown CPU")
+        device_name = f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                                cwd=Path(__file__).parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        commit += " (uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"nuwave": nuwave.__version__, "python": platform.python_version(), "torch": torch.__version__,
+            "diffusers": diffusers.__version__, "numpy": np.__version__, "device": device_name, "commit": commit}
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _cell(row: dict, metric: str) -> str:
+    if row["runs"] > 1:
+        return f"{row[metric]:.3f} ± {row[metric + '_std']:.3f}"
+    return f"{row[metric]:.3f}"
+
+
+def markdown(suite: Suite, rows: list[dict], env: dict, command: str, scheduler: str, model: str | None) -> str:
+    lines = [
+        f"# Benchmark: {suite.name}",
+        "",
+        f"Produced by `{command}`",
+        "",
+        f"- references: {len(suite.files)} files, mixed to mono, at {suite.output_rate} Hz output; model: "
+        f"`{model or 'none (baselines only)'}`; sampler: {scheduler}",
+        f"- device: {env['device']}; commit {env['commit']}; torch {env['torch']}, diffusers {env['diffusers']}",
+        f"- LSD: STFT n_fft {LSD_N_FFT}, hop {LSD_HOP}, Hann, centred (reflect), power, log10 with a clamp at "
+        f"{LSD_FLOOR:g}; RMS over bins per frame, mean over frames, mean over files; LSD-HF / LSD-LF split at "
+        "`int(1025 * input_rate / output_rate)` (for mp3: twice the detected cutoff). SNR floor 1e-8. MR-STFT: "
+        "auraloss defaults (FFT 1024/2048/512, hop 120/240/50, window 600/1200/240).",
+        "- outputs are not clipped and not rescaled; metrics on aligned, equal-length signals at the output rate.",
+        "- values are the mean over files; with several runs (seeds 0..N-1), mean ± std over runs. RTF: processing "
+        "time / audio duration on the device above (lower is faster).",
+        "",
+    ]
+    for condition in dict.fromkeys(row["condition"] for row in rows):
+        lines += [f"## {condition}", "", "| system | steps | " + " | ".join(HEADERS[m] for m in METRICS) + " | RTF |",
+                  "|---|---|" + "---|" * (len(METRICS) + 1)]
+        for row in sorted((r for r in rows if r["condition"] == condition),
+                          key=lambda r: (r["system"] == "nuwave", r["system"], r["steps"] or 0)):
+            steps = "-" if row["steps"] is None else str(row["steps"])
+            lines.append(f"| {row['system']} | {steps} | " + " | ".join(_cell(row, m) for m in METRICS)
+                         + f" | {row['rtf']:.4f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_curves(rows: list[dict], path: Path) -> None:
+    """LSD against steps and against RTF, one line per condition, baselines dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (by_steps, by_rtf) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for index, condition in enumerate(dict.fromkeys(row["condition"] for row in rows)):
+        color = f"C{index % 10}"
+        model = sorted((r for r in rows if r["condition"] == condition and r["system"] == "nuwave"),
+                       key=lambda r: r["steps"])
+        if model:
+            steps = [r["steps"] for r in model]
+            by_steps.errorbar(steps, [r["lsd"] for r in model], yerr=[r["lsd_std"] for r in model], marker="o",
+                              color=color, label=f"nuwave {condition}")
+            by_rtf.plot([r["rtf"] for r in model], [r["lsd"] for r in model], marker="o", color=color,
+                        label=f"nuwave {condition}")
+            for r in model:
+                by_rtf.annotate(str(r["steps"]), (r["rtf"], r["lsd"]), fontsize=7)
+        for r in rows:
+            if r["condition"] == condition and r["system"] == "sinc":
+                by_steps.axhline(r["lsd"], color=color, linestyle="--", linewidth=1, label=f"sinc {condition}")
+    by_steps.set(xscale="log", xlabel="sampling steps", ylabel="LSD (lower is better)", title="quality vs steps")
+    by_rtf.set(xscale="log", xlabel="real-time factor", ylabel="LSD", title="quality vs speed")
+    for axis in (by_steps, by_rtf):
+        axis.grid(alpha=0.3)
+    by_steps.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_spectrograms(kept: dict, output_rate: int, path: Path, title: str = "") -> None:
+    """Spectrograms (dB) of the reference, input, sinc and model outputs kept for one file per condition."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import signal
+
+    conditions = list(dict.fromkeys(c for c, _ in kept))
+    columns = ["reference", "input", "sinc", "nuwave"]
+    figure, axes = plt.subplots(len(conditions), len(columns), figsize=(4 * len(columns), 2.8 * len(conditions)),
+                                squeeze=False)
+    for row, condition in enumerate(conditions):
+        for col, system in enumerate(columns):
+            axis = axes[row][col]
+            audio = kept.get((condition, system))
+            if audio is None:
+                axis.axis("off")
+                continue
+            freqs, times, power = signal.spectrogram(audio[: output_rate * 6], output_rate, nperseg=1024,
+                                                     noverlap=768)
+            axis.pcolormesh(times, freqs / 1000, 10 * np.log10(power + 1e-12), vmin=-130, vmax=-30,
+                            shading="auto", cmap="magma")
+            axis.set_title(f"{condition}: {system}", fontsize=9)
+            axis.set(xlabel="s", ylabel="kHz")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def write_report(out: Path, suite: Suite, records: list[Record], kept: dict, env: dict, command: str,
+                 scheduler: str, model: str | None) -> list[Path]:
+    """Write results.json, report.md, curves.png and spectrograms.png under `out`; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = summarise(records)
+    results = {"suite": suite.name, "command": command, "environment": env, "scheduler": scheduler, "model": model,
+               "output_rate": suite.output_rate, "summary": rows,
+               "records": [record.__dict__ for record in records]}
+    paths = [out / "results.json", out / "report.md", out / "curves.png", out / "spectrograms.png"]
+    paths[0].write_text(json.dumps(results, indent=1))
+    paths[1].write_text(markdown(suite, rows, env, command, scheduler, model))
+    plot_curves(rows, paths[2])
+    plot_spectrograms(kept, suite.output_rate, paths[3], f"{suite.name}: {Path(suite.files[0]).name}")
+    return paths

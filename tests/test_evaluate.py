@@ -1,0 +1,44 @@
+"""A tiny suite end to end: baselines and a tiny model through `nuwave eval`, and the reports it writes."""
+
+import json
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+
+from nuwave import cli
+from tests.conftest import tone_mix
+
+
+def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        audio = tone_mix(48000, 0.6, seed=index) + 0.02 * rng.standard_normal(28800).astype(np.float32)
+        sf.write(str(tmp_path / f"ref{index}.wav"), audio, 48000, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("ref0.wav\nref1.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps(
+        {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [12000, 16000],
+         "degradations": ["standard", "sinc", "mp3"]}
+    ))
+    out = tmp_path / "results"
+    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--model",
+                                           str(tiny_model_dir), "--steps", "1,2", "--runs", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("results.json", "report.md", "curves.png", "spectrograms.png"):
+        assert (out / name).stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())
+    rows = {(r["condition"], r["system"], r["steps"]) for r in results["summary"]}
+    conditions = ["standard-12k", "standard-16k", "sinc-12k", "sinc-16k", "mp3"]
+    for condition in conditions:
+        for system, steps in [("input", None), ("nuwave", 1), ("nuwave", 2)]:
+            assert (condition, system, steps) in rows
+        assert (condition, "sinc", None) in rows or condition == "mp3"
+    assert len(results["records"]) == 2 * (4 * (2 + 2 * 2) + (1 + 2 * 2))
+    assert {"torch", "device", "commit"} <= set(results["environment"])
+    report = (out / "report.md").read_text()
+    for condition in conditions:
+        assert f"## {condition}" in report
+    assert "| nuwave | 2 |" in report and "| sinc | - |" in report and " ± " in report
+    assert "Produced by `nuwave eval" in report
+    for row in results["summary"]:
+        assert np.isfinite(row["lsd"]) and row["rtf"] >= 0

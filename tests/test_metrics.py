@@ -1,0 +1,76 @@
+"""The metrics against direct NumPy computations of the standard formulas, and against known values."""
+
+import numpy as np
+import pytest
+import torch
+
+from nuwave.degrade import Degradation, resample_poly
+from nuwave.metrics import all_metrics, lsd_split, mrstft, si_sdr, snr
+
+
+def numpy_log_power(x: np.ndarray) -> np.ndarray:
+    n_fft, hop = 2048, 512
+    padded = np.pad(x, n_fft // 2, mode="reflect")
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann, as torch.hann_window
+    count = 1 + (padded.size - n_fft) // hop
+    frames = np.stack([padded[i * hop : i * hop + n_fft] * window for i in range(count)])
+    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2
+    return np.log10(np.maximum(power, 1e-8))  # (frames, 1025)
+
+
+def numpy_lsd(prediction, reference, low, high):
+    diff = (numpy_log_power(prediction) - numpy_log_power(reference))[:, low:high]
+    return np.mean(np.sqrt(np.mean(diff**2, axis=1)))
+
+
+@pytest.mark.parametrize("input_rate,split", [(16000, 341), (24000, 512), (12000, 256), (8000, 170)])
+def test_lsd_matches_numpy(input_rate, split):
+    rng = np.random.default_rng(input_rate)
+    reference = rng.standard_normal(30011).astype(np.float32) * 0.1
+    prediction = (reference + 0.05 * rng.standard_normal(30011)).astype(np.float32)
+    values = lsd_split(torch.from_numpy(prediction), torch.from_numpy(reference), input_rate, 48000)
+    assert int(1025 * input_rate / 48000) == split
+    assert values["lsd"].item() == pytest.approx(numpy_lsd(prediction, reference, 0, 1025), rel=1e-4)
+    assert values["lsd_hf"].item() == pytest.approx(numpy_lsd(prediction, reference, split, 1025), rel=1e-4)
+    assert values["lsd_lf"].item() == pytest.approx(numpy_lsd(prediction, reference, 0, split), rel=1e-4)
+
+
+def test_lsd_of_a_signal_with_itself_is_zero():
+    x = torch.randn(2, 20000)
+    assert all(v.abs().max() == 0 for v in lsd_split(x, x, 16000, 48000).values())
+
+
+def test_snr_and_si_sdr_match_analytic_values():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(48000)
+    e = rng.standard_normal(48000)
+    e *= 0.1 * np.linalg.norm(y) / np.linalg.norm(e)  # exactly 20 dB below
+    value = snr(torch.from_numpy(y + e).float(), torch.from_numpy(y).float()).item()
+    assert value == pytest.approx(20.0, abs=1e-3)
+    assert snr(torch.ones(100), torch.ones(100)).item() == pytest.approx(20 * np.log10(10 / 1e-8), rel=1e-5)
+    # SI-SDR ignores scale: 3 y has infinite SI-SDR in principle, very large in floating point.
+    assert si_sdr(torch.from_numpy(3 * y).float(), torch.from_numpy(y).float()).item() > 100
+    e_orth = e - (e @ y) / (y @ y) * y  # orthogonal error: SI-SDR = 10 log10(||y||^2 / ||e_orth||^2)
+    expected = 10 * np.log10((y @ y) / (e_orth @ e_orth))
+    assert si_sdr(torch.from_numpy(y + e_orth).float(), torch.from_numpy(y).float()).item() == pytest.approx(
+        expected, abs=1e-3
+    )
+
+
+def test_mrstft_is_auraloss_default_and_zero_for_identity():
+    from auraloss.freq import MultiResolutionSTFTLoss
+
+    x, y = torch.randn(2, 16000), torch.randn(2, 16000)
+    expected = MultiResolutionSTFTLoss()(x[:1, None], y[:1, None])
+    assert mrstft(x, y)[0].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert mrstft(x, x).abs().max() < 1e-5
+
+
+def test_sinc_baseline_lsd_hf_is_large_and_lsd_lf_near_zero():
+    rng = np.random.default_rng(2)
+    reference = (0.1 * rng.standard_normal(48000 * 2)).astype(np.float32)
+    low, rate = Degradation("sinc", 16000).apply(reference, 48000)
+    sinc = resample_poly(low, rate, 48000, reference.size)
+    values = all_metrics(torch.from_numpy(sinc), torch.from_numpy(reference), rate, 48000)
+    assert values["lsd_hf"].item() > 3.0
+    assert values["lsd_lf"].item() < 0.2
