@@ -227,5 +227,13 @@ class _progress_bar:
             self.bar.__exit__(*exc)
 
 
+def _register_train() -> None:
+    from nuwave.train import train_command
+
+    main.add_command(train_command)
+
+
+_register_train()
+
 if __name__ == "__main__":
     main()

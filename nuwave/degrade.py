@@ -1,8 +1,8 @@
 """How low-rate audio is made from high-rate audio: the degradations of training and of the benchmark.
 
 One module for both, so a change of protocol is one change. Pure functions on float32 numpy arrays `(..., T)`;
-filters are designed by scipy, resampling is scipy's polyphase `resample_poly`, codecs are libsndfile's (via
-soundfile). Every function returns audio of the input's length, aligned with it.
+filters are designed by scipy; resampling is scipy's polyphase `resample_poly` where the published protocol
+says so and soxr elsewhere; codecs are libsndfile's (via soundfile). Every function returns audio of the input's length, aligned with it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from fractions import Fraction
 import numpy as np
 import soundfile as sf
 from scipy import signal
+
+from nuwave.dsp import resample
 
 FILTER_KINDS = ("cheby1", "butter", "ellip", "bessel")
 CODECS = {"mp3": ("MP3", "MPEG_LAYER_III"), "vorbis": ("OGG", "VORBIS")}
@@ -60,29 +62,37 @@ def resample_poly(audio: np.ndarray, input_rate: float, output_rate: float, leng
 
 
 def round_trip(audio: np.ndarray, sample_rate: int, low_rate: float) -> np.ndarray:
-    """Down to `low_rate` and back up (polyphase): what an old upsampling of low-rate audio looks like."""
-    low = resample_poly(audio, sample_rate, low_rate)
-    return resample_poly(low, low_rate, sample_rate, audio.shape[-1])
+    """Down to `low_rate` (any real number) and back up with soxr: what an old upsampling of low-rate audio
+    looks like. soxr's stop band starts at the low Nyquist frequency and is far below -100 dB, so nothing above
+    `low_rate / 2` survives."""
+    low = resample(audio, sample_rate, low_rate)
+    return resample(low, low_rate, sample_rate, audio.shape[-1])
 
 
-def codec(audio: np.ndarray, sample_rate: int, name: str = "mp3", level: float = 0.5, constant: bool = False
-          ) -> np.ndarray:
-    """Encode and decode with libsndfile's MP3 (LAME / mpg123) or Vorbis codec; same length, aligned (no delay).
+def encode(audio: np.ndarray, sample_rate: int, name: str = "mp3", level: float = 0.5, constant: bool = False
+           ) -> bytes:
+    """The encoded file (MP3 or Ogg Vorbis) of `(T,)` or `(C, T)` audio, as bytes.
 
     level: libsndfile's compression level in [0, 0.95] (0 is the highest bit rate; for MP3, 320 kbit/s down to
-    32 kbit/s linearly). constant: constant bit rate (MP3). `(T,)` or `(C, T)`.
+    32 kbit/s linearly). constant: constant bit rate (MP3).
     """
     container, subtype = CODECS[name]
-    audio = np.asarray(audio, dtype=np.float32)
-    frames = np.atleast_2d(audio).T
+    frames = np.atleast_2d(np.asarray(audio, dtype=np.float32)).T
     buffer = io.BytesIO()
     options = {"compression_level": float(np.clip(level, 0.0, 0.95))}
     if constant:
         options["bitrate_mode"] = "CONSTANT"
     with sf.SoundFile(buffer, "w", sample_rate, frames.shape[1], format=container, subtype=subtype, **options) as out:
         out.write(np.clip(frames, -1.0, 1.0))
-    buffer.seek(0)
-    decoded, _ = sf.read(buffer, dtype="float32", always_2d=True)
+    return buffer.getvalue()
+
+
+def codec(audio: np.ndarray, sample_rate: int, name: str = "mp3", level: float = 0.5, constant: bool = False
+          ) -> np.ndarray:
+    """Encode (see `encode`) and decode: same shape as `audio`, aligned (libsndfile's decoders remove the delay)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    decoded, _ = sf.read(io.BytesIO(encode(audio, sample_rate, name, level, constant)), dtype="float32",
+                         always_2d=True)
     return _fit(decoded.T, audio.shape[-1]).reshape(audio.shape)
 
 
@@ -127,3 +137,39 @@ class Degradation:
 def mp3_128k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """MP3 at a constant 128 kbit/s, decoded (the benchmark's codec protocol)."""
     return codec(audio, sample_rate, "mp3", mp3_level(128), constant=True)
+
+
+# Training: degradations drawn at random ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DegradationRange:
+    """What `random_degradation` draws from (Hz, probability)."""
+
+    min_cutoff_hz: float = 2000.0
+    max_cutoff_hz: float = 22000.0
+    codec_probability: float = 0.2
+
+
+def random_degradation(
+    target: np.ndarray, sample_rate: int, rng: np.random.Generator, ranges: DegradationRange = DegradationRange()
+) -> tuple[np.ndarray, float]:
+    """Make a low-rate condition from a clean segment `(T,)` as real low-rate audio is made.
+
+    A random low-pass (Chebyshev I, Butterworth, elliptic or Bessel; order 2-10; ripple 0.01-3 dB; zero or
+    minimum phase) at a log-uniform cutoff, a polyphase round trip through twice the cutoff, and with
+    `codec_probability` an MP3 or Vorbis round trip at a random bit rate. Returns the condition (same length,
+    at `sample_rate`) and its bandwidth in Hz (the codec's own cut when that is lower, as the detector sees it).
+    """
+    from nuwave.bandwidth import detect_cutoff
+
+    top = min(ranges.max_cutoff_hz, 0.49 * sample_rate)
+    cutoff = float(np.exp(rng.uniform(np.log(ranges.min_cutoff_hz), np.log(top))))
+    kind = FILTER_KINDS[rng.integers(len(FILTER_KINDS))]
+    order = int(rng.integers(2, 11))
+    ripple = float(rng.choice([0.01, 0.05, 0.1, 0.5, 1.0, 3.0]))
+    filtered = lowpass(target, sample_rate, cutoff, kind, order, ripple, zero_phase=bool(rng.random() < 0.5))
+    cond = round_trip(filtered, sample_rate, 2 * cutoff)
+    if rng.random() < ranges.codec_probability:
+        cond = codec(cond, sample_rate, ("mp3", "vorbis")[rng.integers(2)], level=float(rng.uniform(0.1, 0.8)))
+        cutoff = min(cutoff, detect_cutoff([cond[None]], sample_rate))
+    return cond, cutoff

@@ -10,7 +10,7 @@ MERGE_N_FFT = 2048
 MERGE_HOP = 512
 
 
-def resample(audio: np.ndarray, input_rate: int, output_rate: int, length: int | None = None) -> np.ndarray:
+def resample(audio: np.ndarray, input_rate: float, output_rate: float, length: int | None = None) -> np.ndarray:
     """Resample `(..., T)` float audio along its last axis with soxr (very high quality, linear phase).
 
     The result has exactly `length` samples (default `round(T * output_rate / input_rate)`), cropped or

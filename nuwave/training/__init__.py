@@ -1,0 +1,1 @@
+"""Training: configuration, data, loss and the accelerate loop."""

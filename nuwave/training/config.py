@@ -1,0 +1,102 @@
+"""The training configuration: one dataclass, saved as JSON beside every run, every field a command-line option.
+
+Each field's metadata gives its help text and, for numbers, its allowed range; `validate` checks ranges for
+configs read from JSON too, and `click_options` turns the fields into click options with those ranges, so a bad
+value fails at parse time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def option(default: Any, help: str, low: float | None = None, high: float | None = None, choices=None):
+    return field(default=default, metadata={"help": help, "low": low, "high": high, "choices": choices})
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = option(list, "Folders of high-resolution audio, or manifest files (.txt, one path a line)")
+    run_dir: str = option("runs/nuwave", "Folder for this run: config, split, state, logs, export")
+    init_from: str | None = option(None, "A save_pretrained folder to fine-tune (default: a new model)")
+    channels: int = option(256, "Denoiser width (new models only)", 8, 4096)
+    num_blocks: int = option(8, "Denoiser depth in ConvNeXt blocks (new models only)", 1, 64)
+    segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)
+    validation_fraction: float = option(0.05, "Fraction of files held out for validation", 0.0, 0.5)
+    stereo: str = option("channels", "Stereo files: each channel an example, or mixed to mono",
+                         choices=("channels", "mix"))
+    silence_db: float = option(-55.0, "Segments quieter than this (dBFS RMS) are skipped", -120.0, 0.0)
+    min_cutoff_hz: float = option(2000.0, "Lowest low-pass cutoff of the degradation", 500.0, 23000.0)
+    max_cutoff_hz: float = option(22000.0, "Highest low-pass cutoff of the degradation", 500.0, 23500.0)
+    codec_probability: float = option(0.2, "Probability of an MP3 / Vorbis round trip", 0.0, 1.0)
+    gain_db: float = option(-20.0, "Random gain drawn from [gain_db, 0] dB", -60.0, 0.0)
+    batch_size: int = option(16, "Segments per process per micro-batch", 1, 4096)
+    gradient_accumulation: int = option(1, "Micro-batches per optimizer step", 1, 1024)
+    learning_rate: float = option(2e-4, "AdamW peak learning rate", 1e-7, 1.0)
+    weight_decay: float = option(0.01, "AdamW weight decay", 0.0, 1.0)
+    warmup_steps: int = option(500, "Linear warm-up steps", 0, 10**7)
+    max_steps: int = option(100_000, "Optimizer steps in all (cosine decay to zero at the end)", 1, 10**8)
+    grad_clip: float = option(1.0, "Gradient norm clip", 0.0, 1e6)
+    mixed_precision: str = option("no", "Mixed precision (bf16 / fp16 need a GPU to pay off)",
+                                  choices=("no", "bf16", "fp16"))
+    ema_decay: float = option(0.999, "EMA decay per optimizer step", 0.0, 1.0)
+    save_every: int = option(1000, "Save the training state every N steps", 1, 10**8)
+    keep_last: int = option(3, "Training states kept", 1, 1000)
+    validate_every: int = option(1000, "Validate every N steps", 1, 10**8)
+    validation_segments: int = option(16, "Fixed validation segments", 1, 10_000)
+    validation_steps: int = option(4, "Sampler steps of the validation LSD", 1, 1000)
+    log_every: int = option(50, "Log every N steps", 1, 10**8)
+    num_workers: int = option(2, "Data loader worker processes per training process", 0, 64)
+    seed: int = option(0, "Seed of data order, degradations, noise and initialisation", 0, 2**31 - 1)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for item in dataclasses.fields(self):
+            value, meta = getattr(self, item.name), item.metadata
+            if value is None:
+                continue
+            if meta.get("low") is not None and not meta["low"] <= value <= meta["high"]:
+                raise ValueError(f"{item.name} = {value} is outside [{meta['low']}, {meta['high']}]")
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ValueError(f"{item.name} = {value!r}; choose one of {', '.join(meta['choices'])}")
+        if self.min_cutoff_hz >= self.max_cutoff_hz:
+            raise ValueError("min_cutoff_hz must be below max_cutoff_hz")
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path, **overrides: Any) -> "TrainConfig":
+        values = json.loads(Path(path).read_text())
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown options {', '.join(sorted(unknown))}")
+        return cls(**{**values, **overrides})
+
+
+def click_options(function):
+    """Decorate a click command with one option per TrainConfig field (default None: 'not given')."""
+    for item in reversed(dataclasses.fields(TrainConfig)):
+        meta = item.metadata
+        name = "--" + item.name.replace("_", "-")
+        if item.name == "data":
+            function = click.option(name, multiple=True, help=meta["help"])(function)
+            continue
+        if meta.get("choices"):
+            kind = click.Choice(meta["choices"])
+        elif meta.get("low") is not None:
+            ranged = click.IntRange if item.type in ("int", int) else click.FloatRange
+            kind = ranged(meta["low"], meta["high"])
+        else:
+            kind = str
+        default = item.default if item.default is not dataclasses.MISSING else "[]"
+        function = click.option(name, type=kind, default=None, help=f"{meta['help']} [default: {default}]")(function)
+    return function

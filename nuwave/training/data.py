@@ -1,0 +1,178 @@
+"""Training data: an index of source files, a split by file, a cache at the model rate, and random segments.
+
+Stereo files give one example per channel (`stereo="channels"`, the default: twice the material, and each
+channel is a real recording) or their mix (`stereo="mix"`). Every segment is a pure function of
+(seed, index), so a resumed run sees exactly the data an uninterrupted one would, whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nuwave.audio_io import READ_EXTENSIONS, read_audio
+from nuwave.degrade import DegradationRange, random_degradation
+from nuwave.dsp import resample
+
+SILENCE_TRIES = 10
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A training file and the bandwidth (Hz) up to which its content is trusted (None: its Nyquist)."""
+
+    path: str
+    trusted_hz: float | None = None
+
+
+def index_sources(entries: list[str]) -> list[SourceFile]:
+    """Audio files of folders (recursively) and manifests.
+
+    A manifest is a `.txt` (one path a line) or `.jsonl` (objects with `path` and optionally `trusted_hz`) file;
+    paths are relative to it.
+    """
+    files: list[SourceFile] = []
+    for entry in map(Path, entries):
+        if entry.is_dir():
+            files += [SourceFile(str(p)) for p in sorted(entry.rglob("*")) if p.suffix.lower() in READ_EXTENSIONS]
+        elif entry.suffix == ".jsonl":
+            for line in entry.read_text().splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz")))
+        elif entry.suffix == ".txt":
+            lines = [line.strip() for line in entry.read_text().splitlines()]
+            files += [SourceFile(str((entry.parent / line).resolve())) for line in lines if line and line[0] != "#"]
+        elif entry.is_file():
+            files.append(SourceFile(str(entry)))
+        else:
+            raise FileNotFoundError(f"{entry}: no such folder, manifest or file")
+    if not files:
+        raise ValueError("no audio files found in " + ", ".join(entries))
+    return files
+
+
+def split_files(files: list[SourceFile], fraction: float, seed: int) -> tuple[list[SourceFile], list[SourceFile]]:
+    """A deterministic train / validation split by whole file (never by segment, so nothing leaks).
+
+    A file is held out when a hash of (seed, its name) falls below `fraction`; at least one file is held out
+    when there are two or more and `fraction` > 0.
+    """
+    def score(source: SourceFile) -> float:
+        digest = hashlib.sha256(f"{seed}:{Path(source.path).name}:{source.path}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    ranked = sorted(files, key=score)
+    count = int(round(fraction * len(files)))
+    if fraction > 0 and len(files) >= 2:
+        count = max(count, 1)
+    held = {s.path for s in ranked[:count]}
+    return [s for s in files if s.path not in held], [s for s in files if s.path in held]
+
+
+class AudioCache:
+    """Decodes each file once, resamples it to the model rate (soxr), and keeps it as a `.npy` in `folder`."""
+
+    def __init__(self, folder: Path, sample_rate: int, stereo: str) -> None:
+        self.folder, self.sample_rate, self.stereo = Path(folder), sample_rate, stereo
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, source: SourceFile) -> Path:
+        stat = Path(source.path).stat()
+        key = f"{Path(source.path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{self.sample_rate}:{self.stereo}"
+        return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".npy")
+
+    def prepare(self, source: SourceFile) -> tuple[Path, int]:
+        """Cache `source` if it is not cached yet; returns the cache file and the source's own sample rate."""
+        target = self.path_for(source)
+        meta = target.with_suffix(".json")
+        if not (target.exists() and meta.exists()):
+            audio, rate = read_audio(source.path)
+            if self.stereo == "mix":
+                audio = audio.mean(axis=0, keepdims=True)
+            audio = resample(audio, rate, self.sample_rate)
+            temporary = target.with_suffix(".tmp.npy")
+            np.save(temporary, audio.astype(np.float32))
+            temporary.replace(target)
+            meta.write_text(json.dumps({"rate": rate, "source": source.path}))
+        return target, json.loads(meta.read_text())["rate"]
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    path: Path
+    channels: int
+    frames: int
+    trusted_hz: float
+
+
+def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFile]:
+    cached = []
+    for source in sources:
+        path, rate = cache.prepare(source)
+        array = np.load(path, mmap_mode="r")
+        trusted = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
+        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted))
+    return cached
+
+
+class SegmentDataset(torch.utils.data.Dataset):
+    """Item `i` is a random segment of a random file (chance proportional to length), degraded at random, all
+    drawn from `numpy.random.default_rng((seed, i))`.
+
+    Returns a dict: `target` and `cond` `(1, T)` float32 at the model rate, `bandwidth` (the condition's cutoff
+    over the Nyquist frequency), `trusted` (the target's trusted bandwidth over the Nyquist frequency) and
+    `index`.
+    """
+
+    def __init__(self, files: list[CachedFile], sample_rate: int, segment: int, length: int, seed: int,
+                 ranges: DegradationRange, silence_db: float, gain_db: float) -> None:
+        self.files, self.sample_rate, self.segment, self.length, self.seed = files, sample_rate, segment, length, seed
+        self.ranges, self.silence_rms, self.gain_db = ranges, 10 ** (silence_db / 20), gain_db
+        weights = np.array([f.frames * f.channels for f in files], dtype=np.float64)
+        self.cumulative = np.cumsum(weights / weights.sum())
+        self._arrays: dict[Path, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _array(self, path: Path) -> np.ndarray:
+        if path not in self._arrays:  # opened lazily, in each worker process
+            self._arrays[path] = np.load(path, mmap_mode="r")
+        return self._arrays[path]
+
+    def _segment(self, rng: np.random.Generator) -> tuple[np.ndarray, CachedFile]:
+        for _ in range(SILENCE_TRIES):
+            file = self.files[min(int(np.searchsorted(self.cumulative, rng.random())), len(self.files) - 1)]
+            channel = int(rng.integers(file.channels))
+            start = int(rng.integers(max(1, file.frames - self.segment + 1)))
+            audio = np.array(self._array(file.path)[channel, start : start + self.segment], dtype=np.float32)
+            if audio.size < self.segment:
+                audio = np.pad(audio, (0, self.segment - audio.size))
+            if np.sqrt(np.mean(audio**2)) >= self.silence_rms:
+                break
+        return audio, file
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng((self.seed, index))
+        target, file = self._segment(rng)
+        target = target * 10 ** (rng.uniform(self.gain_db, 0.0) / 20)
+        peak = np.abs(target).max()
+        if peak > 0.99:
+            target = target * (0.99 / peak)
+        nyquist = self.sample_rate / 2
+        ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * file.trusted_hz),
+                                  self.ranges.codec_probability)
+        cond, cutoff = random_degradation(target, self.sample_rate, rng, ranges)
+        return {
+            "target": torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))[None],
+            "cond": torch.from_numpy(np.ascontiguousarray(cond, dtype=np.float32))[None],
+            "bandwidth": torch.tensor(cutoff / nyquist, dtype=torch.float32),
+            "trusted": torch.tensor(file.trusted_hz / nyquist, dtype=torch.float32),
+            "index": torch.tensor(index),
+        }

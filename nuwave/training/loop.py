@@ -1,0 +1,257 @@
+"""The training loop on accelerate: one process or many, CPU or GPUs, resumable step for step."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from diffusers.training_utils import EMAModel
+
+from nuwave.degrade import DegradationRange
+from nuwave.metrics import lsd_split
+from nuwave.models.denoiser import NuWaveDenoiser
+from nuwave.pipeline import NuWavePipeline
+from nuwave.schedule import default_noise_schedule
+from nuwave.training.config import TrainConfig
+from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
+from nuwave.dsp import level_gain
+from nuwave.training.loss import diffusion_loss
+
+logger = logging.getLogger("nuwave.train")
+AUDITED_INDICES = 256
+
+
+class Progress:
+    """The optimizer step count, saved and restored with the training state."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+
+
+def build_models(config: TrainConfig):
+    """(denoiser, noise schedule): a new model, or those of the `init_from` folder for fine-tuning."""
+    if config.init_from:
+        pipe = NuWavePipeline.from_pretrained(config.init_from)
+        return pipe.denoiser.train(), pipe.scheduler
+    torch.manual_seed(config.seed)
+    return NuWaveDenoiser(channels=config.channels, num_blocks=config.num_blocks), default_noise_schedule()
+
+
+def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -> torch.Tensor:
+    """One diffusion loss: level-normalise, noise at a uniform random timestep, predict v, compare."""
+    target, cond = batch["target"], batch["cond"]
+    gain = level_gain(cond)
+    target, cond = target * gain, cond * gain
+    noise = torch.randn(target.shape, generator=generator).to(target.device)
+    steps = torch.randint(0, schedule.config.num_train_timesteps, (target.shape[0],), generator=generator)
+    steps = steps.to(target.device)
+    noisy = schedule.add_noise(target, noise, steps)
+    velocity = schedule.get_velocity(target, noise, steps)
+    prediction = denoiser(noisy, cond, batch["bandwidth"], steps)
+    return diffusion_loss(prediction, velocity, batch["trusted"])
+
+
+def state_folders(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "state").glob("step_*"))
+
+
+def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None) -> Path | None:
+    """Train per `config`; returns the exported `save_pretrained` folder of the EMA weights.
+
+    `stop_at`: save the state and return None once this step is reached (to continue later with `resume`).
+    """
+    run_dir = Path(config.run_dir)
+    trackers = []
+    try:
+        import tensorboard  # noqa: F401
+
+        trackers = ["tensorboard"]
+    except ImportError:
+        pass
+    # cpu=True without CUDA: under `accelerate launch --multi_gpu` that gives gloo processes (MULTI_CPU), where
+    # accelerate would otherwise fall back to independent single processes.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                              gradient_accumulation_steps=config.gradient_accumulation,
+                              mixed_precision=config.mixed_precision, log_with=trackers or None,
+                              project_dir=str(run_dir))
+    set_seed(config.seed)
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.json")
+
+    denoiser, schedule = build_models(config)
+    rate, segment = denoiser.config.sample_rate, round(config.segment_seconds * denoiser.config.sample_rate)
+    sources = index_sources(config.data)
+    train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
+    cache = AudioCache(run_dir / "cache", rate, config.stereo)
+    with accelerator.main_process_first():
+        if accelerator.is_main_process:
+            (run_dir / "split.json").write_text(json.dumps(
+                {"train": [s.path for s in train_sources], "validation": [s.path for s in val_sources]}, indent=1))
+        train_files = prepare_files(train_sources, cache)
+        val_files = prepare_files(val_sources or train_sources[:1], cache)
+
+    ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
+    per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
+    dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges,
+                             config.silence_db, config.gain_db)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
+        pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
+        drop_last=True,
+    )
+    validation = SegmentDataset(val_files, rate, segment, config.validation_segments, config.seed + 1, ranges,
+                                config.silence_db, config.gain_db)
+
+    optimizer = torch.optim.AdamW(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    # accelerate steps a prepared scheduler once per process per optimizer step: scale its length to match.
+    processes = accelerator.num_processes
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps * processes,
+                                                  config.max_steps * processes)
+    denoiser, optimizer, loader, lr_schedule = accelerator.prepare(denoiser, optimizer, loader, lr_schedule)
+    ema = EMAModel(accelerator.unwrap_model(denoiser).parameters(), decay=config.ema_decay)
+    ema.to(accelerator.device)
+    progress = Progress()
+    accelerator.register_for_checkpointing(ema, progress)
+
+    if resume and state_folders(run_dir):
+        accelerator.load_state(str(state_folders(run_dir)[-1]))
+        logger.info("resumed from %s at step %d", state_folders(run_dir)[-1], progress.step)
+    if accelerator.is_main_process and trackers:
+        accelerator.init_trackers("nuwave", config={k: str(v) for k, v in config.__dict__.items()})
+
+    batches = accelerator.skip_first_batches(loader, progress.step * config.gradient_accumulation)
+    denoiser.train()
+    started, seen, losses, indices = time.perf_counter(), 0, [], []
+    show = accelerator.is_main_process and logger.isEnabledFor(logging.INFO)
+    for batch in batches:
+        if progress.step >= config.max_steps:
+            break
+        # Noise and timesteps: a function of (seed, step, process, micro-batch), so resume is exact.
+        generator = torch.Generator().manual_seed(
+            hash((config.seed, progress.step, accelerator.process_index, seen % config.gradient_accumulation))
+            % 2**63
+        )
+        with accelerator.accumulate(denoiser):
+            loss = training_step(denoiser, schedule, batch, generator)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and config.grad_clip > 0:
+                accelerator.clip_grad_norm_(denoiser.parameters(), config.grad_clip)
+            optimizer.step()
+            lr_schedule.step()
+            optimizer.zero_grad()
+        seen += 1
+        losses.append(loss.detach())
+        indices += batch["index"].tolist()[: max(0, AUDITED_INDICES - len(indices))]
+        if not accelerator.sync_gradients:
+            continue
+        ema.step(accelerator.unwrap_model(denoiser).parameters())
+        progress.step += 1
+        step = progress.step
+        if step % config.log_every == 0 or step == config.max_steps:
+            mean_loss = accelerator.gather(torch.stack(losses).mean()[None]).mean().item()
+            rate_now = seen * config.batch_size * accelerator.num_processes / (time.perf_counter() - started)
+            logs = {"loss/diffusion": mean_loss, "lr": lr_schedule.get_last_lr()[0], "speed/segments_per_s": rate_now}
+            accelerator.log(logs, step=step)
+            if show:
+                logger.info("step %d  loss %.4f  lr %.2e  %.1f segments/s", step, mean_loss, logs["lr"], rate_now)
+            losses.clear()
+        if step % config.validate_every == 0 or step == config.max_steps:
+            metrics = validate(accelerator, denoiser, ema, schedule, validation, config)
+            accelerator.log(metrics, step=step)
+            if show:
+                logger.info("step %d  validation loss %.4f  LSD %.3f", step, metrics["val/loss"], metrics["val/lsd"])
+        if step % config.save_every == 0 or step == config.max_steps or step == stop_at:
+            save_state(accelerator, run_dir, step, config.keep_last)
+        if step == stop_at:
+            break
+
+    write_audit(run_dir, accelerator, denoiser, seen * config.batch_size, indices)
+    accelerator.wait_for_everyone()
+    if progress.step < config.max_steps:
+        accelerator.end_training()
+        return None
+    export = run_dir / "export"
+    if accelerator.is_main_process:
+        export_ema(accelerator.unwrap_model(denoiser), ema, schedule, export)
+    accelerator.end_training()
+    return export
+
+
+def write_audit(run_dir: Path, accelerator: Accelerator, denoiser, segments: int, indices: list[int]) -> None:
+    """Per process: how many segments it trained on in this invocation, the first dataset indices it saw, and
+    a checksum of its weights (every process must hold the same weights)."""
+    digest = hashlib.sha256()
+    for parameter in accelerator.unwrap_model(denoiser).parameters():
+        digest.update(parameter.detach().float().cpu().numpy().tobytes())
+    folder = run_dir / "ranks"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"rank_{accelerator.process_index}.json").write_text(json.dumps(
+        {"segments": segments, "first_indices": indices, "weights_sha256": digest.hexdigest()}))
+
+
+def save_state(accelerator: Accelerator, run_dir: Path, step: int, keep_last: int) -> None:
+    accelerator.save_state(str(run_dir / "state" / f"step_{step:08d}"))
+    if accelerator.is_main_process:
+        for old in state_folders(run_dir)[:-keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def export_ema(denoiser: NuWaveDenoiser, ema: EMAModel, schedule, folder: Path) -> None:
+    """The EMA weights as a `save_pretrained` pipeline folder (safetensors + JSON config)."""
+    shipped = copy.deepcopy(denoiser).to("cpu").float()
+    ema_cpu = copy.deepcopy(ema)
+    ema_cpu.to("cpu")
+    ema_cpu.copy_to(shipped.parameters())
+    NuWavePipeline(denoiser=shipped.eval(), scheduler=schedule).save_pretrained(str(folder))
+
+
+@torch.no_grad()
+def validate(accelerator: Accelerator, denoiser, ema: EMAModel, schedule, dataset: SegmentDataset,
+             config: TrainConfig) -> dict:
+    """Diffusion loss at fixed timesteps and noise, and the LSD of a short sampling, with the EMA weights, on
+    the fixed validation segments; each process takes every N-th segment and the results are gathered."""
+    model = accelerator.unwrap_model(denoiser)
+    ema.store(model.parameters())
+    ema.copy_to(model.parameters())
+    model.eval()
+    pipe = NuWavePipeline(denoiser=model, scheduler=schedule)
+    mine = list(range(accelerator.process_index, len(dataset), accelerator.num_processes))
+    width = math.ceil(len(dataset) / accelerator.num_processes)
+    values = torch.full((width, 2), float("nan"), device=accelerator.device)
+    rate = model.config.sample_rate
+    for row, index in enumerate(mine):
+        item = dataset[index]
+        batch = {k: v[None].to(accelerator.device) for k, v in item.items()}
+        generator = torch.Generator().manual_seed(index)
+        fixed = torch.Generator().manual_seed(10_000 + index)
+        with accelerator.autocast():
+            loss = training_step(model, schedule, batch, fixed)
+        cutoff = float(item["bandwidth"]) * rate / 2
+        out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
+                   cutoff=cutoff, generator=generator).audios
+        lsd = lsd_split(torch.from_numpy(out), item["target"][0], 2 * cutoff, rate)["lsd"]
+        values[row] = torch.stack([loss.float(), lsd[0].to(values.device)])
+    gathered = accelerator.gather(values)
+    ema.restore(model.parameters())
+    model.train()
+    loss, lsd = np.nanmean(gathered[:, 0].cpu().numpy()), np.nanmean(gathered[:, 1].cpu().numpy())
+    return {"val/loss": float(loss), "val/lsd": float(lsd)}

@@ -1,0 +1,83 @@
+"""Each degradation alone: length, what is left above the cutoff, codec alignment."""
+
+import numpy as np
+import pytest
+
+from nuwave.degrade import (
+    FILTER_KINDS, Degradation, DegradationRange, codec, encode, lowpass, mp3_128k, mp3_level, random_degradation,
+    round_trip,
+)
+
+
+def white(seconds=1.0, rate=48000, seed=0):
+    return (0.3 * np.random.default_rng(seed).standard_normal(int(seconds * rate))).astype(np.float32)
+
+
+def energy_above_db(output, source, cutoff, rate=48000):
+    """Energy above `cutoff` of `output` relative to that of `source` (Hann-windowed spectra), in dB."""
+    window = np.hanning(source.size)
+    freqs = np.fft.rfftfreq(source.size, 1 / rate)
+    band = freqs > cutoff
+    power = lambda x: np.sum(np.abs(np.fft.rfft(x * window))[band] ** 2)
+    return 10 * np.log10(power(output) / power(source))
+
+
+@pytest.mark.parametrize("kind", FILTER_KINDS)
+@pytest.mark.parametrize("zero_phase", [True, False])
+@pytest.mark.parametrize("cutoff", [2500.0, 7321.0, 15000.0])
+def test_lowpass_and_round_trip_leave_nothing_above_the_cutoff(kind, zero_phase, cutoff):
+    source = white()
+    filtered = lowpass(source, 48000, cutoff, kind, order=4, ripple=0.5, zero_phase=zero_phase)
+    degraded = round_trip(filtered, 48000, 2 * cutoff)
+    assert filtered.shape == degraded.shape == source.shape
+    assert energy_above_db(degraded, source, cutoff) < -60
+
+
+def test_round_trip_keeps_the_band_below():
+    source = white()
+    degraded = round_trip(source, 48000, 16000)
+    assert abs(energy_above_db(degraded, source, 0) - energy_above_db(source, source, 0) - 10 * np.log10(
+        7600 / 24000)) < 1.0  # about the share of the band below 7.6 kHz
+
+
+@pytest.mark.parametrize("name", ["mp3", "vorbis"])
+@pytest.mark.parametrize("shape", [(48000,), (2, 48000)])
+def test_codec_round_trip_keeps_length_and_alignment(name, shape):
+    rate = 48000
+    t = np.arange(shape[-1]) / rate
+    burst = (0.4 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+    source = np.broadcast_to(burst, shape).copy()
+    decoded = codec(source, rate, name, level=0.3)
+    assert decoded.shape == source.shape
+    a, b = source.reshape(-1, shape[-1])[0], decoded.reshape(-1, shape[-1])[0]
+    lags = range(-200, 201)
+    middle = slice(5000, 40000)
+    scores = [np.dot(a[middle], np.roll(b, -lag)[middle]) for lag in lags]
+    assert list(lags)[int(np.argmax(scores))] == 0
+    assert np.corrcoef(a[middle], b[middle])[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_mp3_protocol_is_128_kbps_and_band_limited(rate):
+    source = white(4.0, rate)
+    kbps = len(encode(source, rate, "mp3", mp3_level(128), constant=True)) * 8 / 4.0 / 1000
+    assert 120 <= kbps <= 136
+    decoded = mp3_128k(source, rate)
+    assert decoded.shape == source.shape
+    assert energy_above_db(decoded, source, 20500, rate) < -15  # LAME's low-pass for 128 kbit/s
+
+
+def test_standard_protocol_output_rate_and_length():
+    low, rate = Degradation("standard", 16000).apply(white(1.0), 48000)
+    assert rate == 16000 and low.shape == (16000,)
+
+
+def test_random_degradation_is_a_pure_function_of_the_generator():
+    source = white(0.5)
+    first = random_degradation(source, 48000, np.random.default_rng(5), DegradationRange(codec_probability=0.5))
+    again = random_degradation(source, 48000, np.random.default_rng(5), DegradationRange(codec_probability=0.5))
+    np.testing.assert_array_equal(first[0], again[0])
+    assert first[1] == again[1]
+    cutoffs = [random_degradation(source, 48000, np.random.default_rng(s), DegradationRange(2000, 22000, 0.0))[1]
+               for s in range(30)]
+    assert 2000 <= min(cutoffs) and max(cutoffs) <= 22000 and np.std(cutoffs) > 1000

@@ -1,0 +1,108 @@
+"""Training: exact resume, two gloo processes under `accelerate launch`, data split, config, export."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+
+from nuwave.pipeline import NuWavePipeline
+from nuwave.train import train_command
+from nuwave.training.config import TrainConfig
+from nuwave.training.data import SourceFile, split_files
+from tests.conftest import tone_mix
+
+TINY = ["--channels", "16", "--num-blocks", "1", "--batch-size", "2", "--segment-seconds", "0.2",
+        "--warmup-steps", "2", "--save-every", "100", "--validate-every", "3", "--validation-segments", "2",
+        "--validation-steps", "2", "--log-every", "1", "--num-workers", "0", "--codec-probability", "0.3"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    for index in range(5):
+        rate = 44100 if index == 4 else 48000
+        audio = tone_mix(rate, 1.0, seed=index) + 0.02 * rng.standard_normal(rate).astype(np.float32)
+        sf.write(str(folder / f"clip{index}.flac"), np.stack([audio, 0.7 * audio], 1) if index % 2 else audio, rate)
+    return folder
+
+
+def train(*args):
+    result = CliRunner().invoke(train_command, [*map(str, args)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def weights(folder):
+    return load_file(str(folder))
+
+
+def test_resume_continues_exactly(tmp_path, corpus):
+    common = ["--data", corpus, *TINY, "--max-steps", "6"]
+    train(*common, "--run-dir", tmp_path / "straight")
+    train(*common, "--run-dir", tmp_path / "resumed", "--stop-at", "3")
+    assert not (tmp_path / "resumed" / "export").exists()
+    train(*common, "--run-dir", tmp_path / "resumed", "--resume")
+    for name in ["state/step_00000006/model.safetensors", "export/denoiser/diffusion_pytorch_model.safetensors"]:
+        a, b = weights(tmp_path / "straight" / name), weights(tmp_path / "resumed" / name)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    for name in ["optimizer.bin", "custom_checkpoint_0.pkl"]:  # optimizer and EMA state
+        a = torch.load(tmp_path / "straight" / "state" / "step_00000006" / name, weights_only=False)
+        b = torch.load(tmp_path / "resumed" / "state" / "step_00000006" / name, weights_only=False)
+        assert repr(a) == repr(b)
+    config = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    assert config["max_steps"] == 6 and config["channels"] == 16
+
+
+def test_export_loads_and_upsamples(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "2", "--run-dir", tmp_path / "run")
+    pipe = NuWavePipeline.from_pretrained(tmp_path / "run" / "export")
+    out = pipe(tone_mix(16000, 0.3), 16000, num_inference_steps=2).audios
+    assert out.shape == (14400,) and np.isfinite(out).all()
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert len(split["validation"]) == 1 and len(split["train"]) == 4
+    assert not set(split["train"]) & set(split["validation"])
+
+
+def test_two_processes_hold_the_same_weights_and_see_different_data(tmp_path, corpus):
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "nuwave.train",
+               "--data", str(corpus), *TINY, "--max-steps", "3", "--run-dir", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [json.loads((tmp_path / "run" / "ranks" / f"rank_{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
+    assert ranks[0]["segments"] == ranks[1]["segments"] == 6
+    assert not set(ranks[0]["first_indices"]) & set(ranks[1]["first_indices"])
+    assert (tmp_path / "run" / "export" / "model_index.json").is_file()
+
+
+def test_split_is_by_file_deterministic_and_never_empty():
+    files = [SourceFile(f"/data/{name}.wav") for name in "abcdefghijklmnopqrst"]
+    train_a, val_a = split_files(files, 0.1, seed=0)
+    train_b, val_b = split_files(list(reversed(files)), 0.1, seed=0)
+    assert {f.path for f in val_a} == {f.path for f in val_b} and len(val_a) == 2
+    assert len(train_a) + len(val_a) == 20 and not {f.path for f in train_a} & {f.path for f in val_a}
+    assert len(split_files(files[:2], 0.01, seed=0)[1]) == 1
+
+
+def test_config_ranges_json_round_trip_and_cli_errors(tmp_path, corpus):
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig(data=["x"], learning_rate=5.0)
+    with pytest.raises(ValueError, match="min_cutoff_hz"):
+        TrainConfig(data=["x"], min_cutoff_hz=9000, max_cutoff_hz=8000)
+    config = TrainConfig(data=["x"], batch_size=7)
+    config.save(tmp_path / "c.json")
+    assert TrainConfig.load(tmp_path / "c.json", max_steps=9) == TrainConfig(data=["x"], batch_size=7, max_steps=9)
+    result = CliRunner().invoke(train_command, ["--data", str(corpus), "--batch-size", "0"])
+    assert result.exit_code == 2 and "--batch-size" in result.output
+    result = CliRunner().invoke(train_command, ["--data", str(corpus), "--mixed-precision", "fp8"])
+    assert result.exit_code == 2
