@@ -109,9 +109,9 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             independent_channels=independent_channels, batch_size=batch_size, chunk_seconds=chunk_seconds,
             subtype=subtype,
         )
-        for source, destination in pending:
+        for number, (source, destination) in enumerate(pending, 1):
             try:
-                with _progress_bar(source, quiet) as progress:
+                with ProgressBar(f"[{number}/{len(pending)}] {source.name}", quiet) as progress:
                     result = upsample_file(pipe, source, destination, settings, progress)
             except (AudioError, ValueError) as error:
                 fail(str(error))
@@ -207,18 +207,19 @@ def _describe(result, destination: Path, sample_rate: int) -> str:
             f"{result.cutoff / 1000:.1f} kHz ({how}); {what} -> {destination}")
 
 
-class _progress_bar:
-    """A click progress bar over a file's chunks, shown once a file takes more than a moment; or nothing."""
+class ProgressBar:
+    """A click progress bar over a file's chunks on a terminal, labelled with the file's place in the run; it
+    appears with the first finished chunk, so short files show none."""
 
-    def __init__(self, source: Path, quiet: bool) -> None:
-        self.source, self.quiet, self.bar = source, quiet, None
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label, self.quiet, self.bar = label, quiet, None
 
     def __enter__(self):
         return None if self.quiet or not sys.stderr.isatty() else self.update
 
     def update(self, done: int, total: int) -> None:
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label=str(self.source.name), file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Union
 
 import numpy as np
@@ -178,8 +179,6 @@ def resolve_device(device: str) -> torch.device:
 
 def load_pipeline(path, device: str = "auto") -> NuWavePipeline:
     """Load a `save_pretrained` folder onto `device`, with one-line errors for missing or corrupt folders."""
-    from pathlib import Path
-
     from diffusers.utils import logging as diffusers_logging
 
     path = Path(path)
