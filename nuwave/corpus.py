@@ -1,0 +1,195 @@
+"""The corpus recipe: real recordings from Debian packages, selected, rendered and split by source file.
+
+No audio is committed; `scripts/prepare_data.py` runs this recipe. Each source names a package, which of its
+files to take, how far up its content can be trusted (lossy sources), and whether it is speech or music. MIDI
+files are rendered with fluidsynth at 44.1 kHz (the soundfonts' samples stop there) under a time limit, after
+an "all notes off / all sound off" is appended, so a stuck looped note cannot render for ever.
+
+Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not
+high-resolution material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source package,
+licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth (Hz,
+`nuwave.bandwidth`) and trusted band (Hz).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from nuwave.audio_io import AudioError, probe, read_audio
+from nuwave.bandwidth import detect_cutoff
+
+RENDER_RATE = 44100
+RENDER_SECONDS_LIMIT = 600
+TEST_FRACTION = 0.1
+# High-resolution material only: lower rates and files whose content stops early are left out.
+MIN_RATE = 44100
+MIN_BANDWIDTH_HZ = 12000.0
+
+
+@dataclass(frozen=True)
+class Source:
+    package: str
+    patterns: tuple[str, ...]
+    kind: str
+    trusted_hz: float | None = None
+    midi: bool = False
+
+
+SOURCES = (
+    Source("megaglest-data", ("*_ack*.wav", "*_select*.wav", "*_ack*.ogg", "*_select*.ogg"), "speech"),
+    Source("tuxpaint-stamps-default", ("*_desc_es.ogg", "*_desc_da.ogg"), "speech", trusted_hz=17000.0),
+    Source("hydrogen-drumkits", ("*.flac", "*.wav"), "music"),
+    Source("hydrogen-drumkits-effects", ("*.flac", "*.wav"), "music"),
+    Source("wesnoth-1.16-music", ("*.ogg",), "music", trusted_hz=18000.0),
+    Source("openttd-openmsx", ("*.mid",), "music", midi=True),
+    Source("simutrans-data", ("*.mid",), "music", midi=True),
+)
+SOUNDFONTS = {
+    "musescore-general-soundfont-lossless": "MuseScore_General_Full.sf2",
+    "fluid-soundfont-gm": "FluidR3_GM.sf2",
+}
+# The end of every rendered MIDI file: controller 123 (all notes off) and 120 (all sound off) on all channels.
+ALL_OFF = b"".join(bytes([0x00, 0xB0 | ch, 123, 0, 0x00, 0xB0 | ch, 120, 0]) for ch in range(16))
+
+
+def fetch(package: str, folder: Path) -> Path:
+    """`apt-get download` a package and unpack it with `dpkg-deb -x`; returns the unpacked tree."""
+    tree = folder / "packages" / package
+    if tree.exists():
+        return tree
+    debs = folder / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
+    deb = sorted(debs.glob(f"{package}_*.deb"))[-1]
+    tree.mkdir(parents=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+    return tree
+
+
+def licence(tree: Path, package: str) -> str:
+    copyright_file = tree / "usr" / "share" / "doc" / package / "copyright"
+    if copyright_file.exists():
+        found = re.findall(r"^License:\s*(\S.*)$", copyright_file.read_text(errors="replace"), re.MULTILINE)
+        if found:
+            return found[0].strip()
+    return "see the package's copyright file"
+
+
+def split_of(name: str) -> str:
+    """Test or train, by a hash of the source file's name: whole files, never segments."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") / 2**64 < TEST_FRACTION else "train"
+
+
+def with_all_notes_off(midi: bytes) -> bytes:
+    """Append ALL_OFF events before the end-of-track of the first track of a standard MIDI file."""
+    end = midi.find(b"\xff\x2f\x00", 14)
+    start = midi.find(b"MTrk")
+    if end < 0 or start < 0:
+        return midi
+    body = midi[: end - 1] + ALL_OFF + midi[end - 1 :]
+    length = int.from_bytes(midi[start + 4 : start + 8], "big") + len(ALL_OFF)
+    return body[: start + 4] + length.to_bytes(4, "big") + body[start + 8 :]
+
+
+def render_midi(midi: Path, soundfont: Path, out: Path) -> bool:
+    """Render with fluidsynth to a 44.1 kHz stereo WAV under a time limit; False when it failed or ran over."""
+    fixed = out.with_suffix(".mid")
+    fixed.write_bytes(with_all_notes_off(midi.read_bytes()))
+    try:
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(RENDER_RATE), "-F", str(out),
+                        str(soundfont), str(fixed)], check=True, capture_output=True, timeout=RENDER_SECONDS_LIMIT)
+    except (subprocess.SubprocessError, OSError):
+        out.unlink(missing_ok=True)
+        return False
+    finally:
+        fixed.unlink(missing_ok=True)
+    return out.exists() and out.stat().st_size > 44
+
+
+def to_flac(source: Path, out: Path) -> bool:
+    """Copy audio into a FLAC (integer, lossless) at its own rate; False for unusable or 8-bit files."""
+    try:
+        info = probe(source)
+    except AudioError:
+        return False
+    if info.subtype in ("PCM_U8", "PCM_S8"):
+        return False
+    audio, rate = read_audio(source)
+    subtype = "PCM_24" if info.subtype in ("PCM_24", "PCM_32", "FLOAT", "DOUBLE") else "PCM_16"
+    sf.write(str(out), np.clip(audio.T, -1, 1), rate, subtype=subtype)
+    return True
+
+
+def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Path:
+    """Run the recipe into `folder`; returns the manifest path."""
+    folder = Path(folder)
+    audio_root = folder / "audio"
+    fonts = {}
+    if any(s.midi for s in sources):
+        if shutil.which("fluidsynth") is None:
+            raise RuntimeError("fluidsynth is needed to render the MIDI sources: apt-get install fluidsynth")
+        for package, name in SOUNDFONTS.items():
+            found = list(fetch(package, folder).rglob(name))
+            if found:
+                fonts[package] = found[0]
+    entries = []
+    for source in sources:
+        tree = fetch(source.package, folder)
+        rights = licence(tree, source.package)
+        files = sorted(p for p in tree.rglob("*") if p.is_file()
+                       and any(fnmatch.fnmatch(p.name.lower(), pattern.lower()) for pattern in source.patterns))
+        target = audio_root / source.package
+        target.mkdir(parents=True, exist_ok=True)
+        kept = 0
+        for index, path in enumerate(files):
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(path.relative_to(tree)).replace("/", "__"))
+            out = target / (Path(stem).stem + ".flac")
+            if not out.exists():
+                if source.midi:
+                    font = list(fonts.values())[index % len(fonts)]
+                    wav = out.with_suffix(".wav")
+                    if not render_midi(path, font, wav):
+                        continue
+                    done = to_flac(wav, out)
+                    wav.unlink(missing_ok=True)
+                else:
+                    done = to_flac(path, out)
+                if not done:
+                    continue
+            info = sf.info(str(out))
+            if info.samplerate < MIN_RATE:
+                out.unlink()
+                continue
+            audio, rate = read_audio(out)
+            bandwidth = detect_cutoff([audio], rate)
+            if info.frames < rate // 4 or np.sqrt(np.mean(audio**2)) < 1e-4 or bandwidth < MIN_BANDWIDTH_HZ:
+                out.unlink()
+                continue
+            trusted = min(filter(None, (source.trusted_hz, bandwidth, rate / 2)))
+            entries.append({
+                "path": str(out.relative_to(folder)), "package": source.package, "licence": rights,
+                "kind": source.kind, "split": split_of(f"{source.package}/{path.name}"), "sample_rate": rate,
+                "channels": info.channels, "seconds": round(info.frames / rate, 3),
+                "bandwidth_hz": round(bandwidth, 1), "trusted_hz": round(trusted, 1),
+            })
+            kept += 1
+        log(f"{source.package}: {kept} of {len(files)} files")
+    manifest = folder / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    for kind in ("speech", "music"):
+        for split in ("train", "test"):
+            chosen = [e for e in entries if e["kind"] == kind and e["split"] == split]
+            (folder / f"{kind}_{split}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in chosen))
+            (folder / f"{kind}_{split}.txt").write_text("".join(e["path"] + "\n" for e in chosen))
+    return manifest
