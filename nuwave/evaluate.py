@@ -19,6 +19,7 @@ and brought to `output_rate` (soxr) if it has another rate. Every degradation x 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +89,16 @@ class Record:
     metrics: dict = field(default_factory=dict)
 
 
-def load_reference(path: Path, output_rate: int) -> np.ndarray:
+def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = ()) -> np.ndarray:
+    """The reference as mono at `output_rate`, its length cut to a whole number of samples at every input rate
+    (at most a few samples), so that every system's output has exactly the reference's length."""
     audio, rate = read_audio(path)
     mono = audio.mean(axis=0)
-    return resample(mono, rate, output_rate) if rate != output_rate else mono
+    mono = resample(mono, rate, output_rate) if rate != output_rate else mono
+    unit = 1
+    for input_rate in input_rates:
+        unit = math.lcm(unit, output_rate // math.gcd(output_rate, input_rate))
+    return mono[: mono.size // unit * unit]
 
 
 def evaluate(
@@ -111,7 +118,7 @@ def evaluate(
     records: list[Record] = []
     output_rate = suite.output_rate
     for index, path in enumerate(suite.files):
-        reference = load_reference(path, output_rate)
+        reference = load_reference(path, output_rate, suite.input_rates)
         duration = reference.size / output_rate
         target = torch.from_numpy(reference).to(device)
         for condition in suite.conditions():

@@ -12,9 +12,10 @@ from tests.conftest import tone_mix
 
 def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
     rng = np.random.default_rng(0)
-    for index in range(2):
-        audio = tone_mix(48000, 0.6, seed=index) + 0.02 * rng.standard_normal(28800).astype(np.float32)
-        sf.write(str(tmp_path / f"ref{index}.wav"), audio, 48000, subtype="FLOAT")
+    for index, rate in enumerate([48000, 44100]):  # a 44.1 kHz reference of an odd length is brought to 48 kHz
+        audio = tone_mix(rate, 0.6, seed=index)[:-7]
+        audio = audio + 0.02 * rng.standard_normal(audio.size).astype(np.float32)
+        sf.write(str(tmp_path / f"ref{index}.wav"), audio, rate, subtype="FLOAT")
     (tmp_path / "list.txt").write_text("ref0.wav\nref1.wav\n")
     (tmp_path / "suite.json").write_text(json.dumps(
         {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [12000, 16000],
