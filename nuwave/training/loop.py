@@ -19,13 +19,13 @@ from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 
 from nuwave.degrade import DegradationRange
+from nuwave.dsp import level_gain
 from nuwave.metrics import lsd_split
 from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.pipeline import NuWavePipeline
 from nuwave.schedule import default_noise_schedule
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
-from nuwave.dsp import level_gain
 from nuwave.training.loss import diffusion_loss
 
 logger = logging.getLogger("nuwave.train")
