@@ -63,6 +63,11 @@ class SpectrumAccumulator:
             return spectra.reshape(-1, spectra.shape[-1]).mean(axis=0)
         return self.power / self.frames
 
+    def cutoff(self, sample_rate: int) -> float:
+        """The effective bandwidth in Hz of what was fed (the Nyquist frequency when nothing was)."""
+        power = self.spectrum()
+        return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
+
 
 def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     """The effective bandwidth in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
@@ -80,7 +85,7 @@ def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     padded = np.concatenate([np.full(below_bins - 1, -np.inf), level])
     below = np.lib.stride_tricks.sliding_window_view(padded, below_bins).max(axis=-1)
     index = np.arange(level.size)
-    # Ignore the lowest kHz (DC offsets and rumble say nothing about bandwidth) and the edge of the smoothing.
+    # Ignore the lowest 2 kHz (DC offsets and rumble say nothing about bandwidth) and the smoothing's edge.
     cliff = (below - above > CLIFF_DB) & (above < level.max() - FLOOR_DB)
     candidates = np.flatnonzero(cliff & (index >= below_bins) & (index < level.size - width))
     if candidates.size == 0:
@@ -95,5 +100,4 @@ def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
     accumulator = SpectrumAccumulator()
     for block in blocks:
         accumulator.update(block)
-    power = accumulator.spectrum()
-    return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
+    return accumulator.cutoff(sample_rate)

@@ -208,8 +208,8 @@ def _describe(result, destination: Path, sample_rate: int) -> str:
 
 
 class ProgressBar:
-    """A click progress bar over a file's chunks on a terminal, labelled with the file's place in the run; it
-    appears with the first finished chunk, so short files show none."""
+    """A click progress bar over a file's chunks, on a terminal only, labelled with the file's place in the run;
+    it appears when the first chunk is done."""
 
     def __init__(self, label: str, quiet: bool) -> None:
         self.label, self.quiet, self.bar = label, quiet, None

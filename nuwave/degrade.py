@@ -156,7 +156,7 @@ def random_degradation(
     """Make a low-rate condition from a clean segment `(T,)` as real low-rate audio is made.
 
     A random low-pass (Chebyshev I, Butterworth, elliptic or Bessel; order 2-10; ripple 0.01-3 dB; zero or
-    minimum phase) at a log-uniform cutoff, a polyphase round trip through twice the cutoff, and with
+    minimum phase) at a log-uniform cutoff, a soxr round trip through twice the cutoff, and with
     `codec_probability` an MP3 or Vorbis round trip at a random bit rate. Returns the condition (same length,
     at `sample_rate`) and its bandwidth in Hz (the codec's own cut when that is lower, as the detector sees it).
     """

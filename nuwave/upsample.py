@@ -16,9 +16,9 @@ import soxr
 import torch
 
 from nuwave.audio_io import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
-from nuwave.bandwidth import SpectrumAccumulator, cutoff_from_spectrum
-from nuwave.dsp import MERGE_HOP, resample
+from nuwave.bandwidth import SpectrumAccumulator, detect_cutoff
 from nuwave.chunking import ChunkPlan, OverlapAdd, positional_noise
+from nuwave.dsp import MERGE_HOP, resample
 from nuwave.schedule import DEFAULT_SCHEDULER
 
 READ_BLOCK = 1 << 16
@@ -55,7 +55,6 @@ class FileResult:
     detected: bool
     full_band: bool
     windows: int
-    level: float
 
 
 def scan(info: AudioInfo) -> tuple[float, float]:
@@ -66,9 +65,7 @@ def scan(info: AudioInfo) -> tuple[float, float]:
         spectrum.update(block)
         energy += float(np.square(block, dtype=np.float64).sum())
         count += block.size
-    power = spectrum.spectrum()
-    cutoff = info.sample_rate / 2 if power is None else cutoff_from_spectrum(power, info.sample_rate)
-    return cutoff, (energy / max(count, 1)) ** 0.5
+    return spectrum.cutoff(info.sample_rate), (energy / max(count, 1)) ** 0.5
 
 
 def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, float, bool, float]:
@@ -102,7 +99,7 @@ def upsample_file(
         else:
             windows = _read_windows(info, list(plan.windows()))
             generate(pipe, windows, plan, info.channels, cutoff, level, settings, write, progress)
-    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), level)
+    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan))
 
 
 def upsample_array(
@@ -110,12 +107,7 @@ def upsample_array(
 ) -> tuple[np.ndarray, float]:
     """The same journey as `upsample_file` for audio in memory, `(C, T)` -> `(C, T')`; returns the cutoff used."""
     audio = np.asarray(audio, dtype=np.float32)
-    if settings.cutoff is None:
-        spectrum = SpectrumAccumulator()
-        spectrum.update(audio)
-        cutoff = cutoff_from_spectrum(spectrum.spectrum(), sample_rate)
-    else:
-        cutoff = float(settings.cutoff)
+    cutoff = detect_cutoff([audio], sample_rate) if settings.cutoff is None else float(settings.cutoff)
     length = round(audio.shape[-1] * settings.target_rate / sample_rate)
     if is_full_band(cutoff, settings.target_rate, pipe.model_rate):
         return resample(audio, sample_rate, settings.target_rate, length), cutoff

@@ -131,9 +131,10 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
     progress = Progress()
     accelerator.register_for_checkpointing(ema, progress)
 
-    if resume and state_folders(run_dir):
-        accelerator.load_state(str(state_folders(run_dir)[-1]))
-        logger.info("resumed from %s at step %d", state_folders(run_dir)[-1], progress.step)
+    saved = state_folders(run_dir) if resume else []
+    if saved:
+        accelerator.load_state(str(saved[-1]))
+        logger.info("resumed from %s at step %d", saved[-1], progress.step)
     if accelerator.is_main_process and trackers:
         accelerator.init_trackers("nuwave", config={k: str(v) for k, v in config.__dict__.items()})
 
