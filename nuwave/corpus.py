@@ -8,7 +8,8 @@ an "all notes off / all sound off" is appended, so a stuck looped note cannot re
 Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not
 high-resolution material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source package,
 licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth (Hz,
-`nuwave.bandwidth`) and trusted band (Hz).
+`nuwave.bandwidth`), trusted band (Hz) and whether the source is lossless. `{speech,music}_benchmark.txt` list
+the benchmark sets of `eval/suites` (see `benchmark_set`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ TEST_FRACTION = 0.1
 # High-resolution material only: lower rates and files whose content stops early are left out.
 MIN_RATE = 44100
 MIN_BANDWIDTH_HZ = 12000.0
+# The benchmark sets: held-out lossless files only (a lossy reference has no trustworthy top band), within a
+# duration budget per source that a full sweep (every setting, 1-32 steps, 3 seeds) can afford on a 2-core CPU.
+# Files longer than EXCERPT_SECONDS give one excerpt, starting at a third of the file (a fixed rule, never
+# chosen by listening); files are taken in the order of a hash of their names.
+EVAL_SECONDS_PER_SOURCE = {"speech": 12.0, "music": 10.0}
+EXCERPT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,36 @@ def to_flac(source: Path, out: Path) -> bool:
     return True
 
 
+def name_order(name: str) -> bytes:
+    return hashlib.sha256(("order/" + name).encode()).digest()
+
+
+def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
+    """Paths (relative to `folder`) of the benchmark set of one kind: see EVAL_SECONDS_PER_SOURCE."""
+    budget = EVAL_SECONDS_PER_SOURCE[kind]
+    chosen = []
+    held_out = [e for e in entries if e["kind"] == kind and e["split"] == "test" and e["lossless"]]
+    for package in sorted({e["package"] for e in held_out}):
+        used = 0.0
+        for entry in sorted((e for e in held_out if e["package"] == package), key=lambda e: name_order(e["path"])):
+            seconds = min(entry["seconds"], EXCERPT_SECONDS)
+            if used + seconds > budget:
+                continue
+            path = entry["path"]
+            if entry["seconds"] > EXCERPT_SECONDS:
+                info = sf.info(str(folder / path))
+                start = info.frames // 3
+                audio, rate = sf.read(str(folder / path), start=start, frames=int(EXCERPT_SECONDS * info.samplerate),
+                                      dtype="float32", always_2d=True)
+                excerpt = folder / "excerpts" / Path(path).with_name(Path(path).stem + f"_from{start}.flac")
+                excerpt.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(str(excerpt), audio, rate, subtype="PCM_24")
+                path = str(excerpt.relative_to(folder))
+            chosen.append(path)
+            used += seconds
+    return chosen
+
+
 def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Path:
     """Run the recipe into `folder`; returns the manifest path."""
     folder = Path(folder)
@@ -182,6 +219,7 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
                 "kind": source.kind, "split": split_of(f"{source.package}/{path.name}"), "sample_rate": rate,
                 "channels": info.channels, "seconds": round(info.frames / rate, 3),
                 "bandwidth_hz": round(bandwidth, 1), "trusted_hz": round(trusted, 1),
+                "lossless": source.trusted_hz is None,
             })
             kept += 1
         log(f"{source.package}: {kept} of {len(files)} files")
@@ -192,4 +230,5 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
             chosen = [e for e in entries if e["kind"] == kind and e["split"] == split]
             (folder / f"{kind}_{split}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in chosen))
             (folder / f"{kind}_{split}.txt").write_text("".join(e["path"] + "\n" for e in chosen))
+        (folder / f"{kind}_benchmark.txt").write_text("".join(p + "\n" for p in benchmark_set(folder, entries, kind)))
     return manifest

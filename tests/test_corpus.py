@@ -29,3 +29,29 @@ def test_recipe_names_the_sources_of_the_issue():
     packages = {source.package for source in SOURCES}
     assert {"openttd-openmsx", "simutrans-data", "megaglest-data", "hydrogen-drumkits"} <= packages
     assert {"warzone2100-music", "klettres-data", "ktuberling-data"}.isdisjoint(packages)
+
+
+def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from nuwave.corpus import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set
+
+    entries = []
+    for index, (seconds, split, lossless) in enumerate(
+            [(1.0, "test", True)] * 4 + [(30.0, "test", True)] * 2 + [(1.0, "train", True), (1.0, "test", False)]):
+        path = f"audio/pkg/f{index}.flac"
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(tmp_path / path), np.full(int(seconds * 1000), index / 100, dtype=np.float32), 1000)
+        entries.append({"path": path, "package": "pkg", "kind": "music", "split": split, "lossless": lossless,
+                        "seconds": seconds})
+    chosen = benchmark_set(tmp_path, entries, "music")
+    assert chosen == benchmark_set(tmp_path, entries, "music")
+    assert "audio/pkg/f6.flac" not in chosen and "audio/pkg/f7.flac" not in chosen
+    seconds = [sf.info(str(tmp_path / path)).duration for path in chosen]
+    assert sum(seconds) <= EVAL_SECONDS_PER_SOURCE["music"] and max(seconds) <= EXCERPT_SECONDS
+    excerpts = [path for path in chosen if path.startswith("excerpts/")]
+    assert len(excerpts) == 1 and len(chosen) == 5  # 4 x 1 s and one 5 s excerpt: the second does not fit
+    audio, _ = sf.read(str(tmp_path / excerpts[0]))  # file 4 or 5 (level 0.04 / 0.05), from a third of the way
+    assert len(audio) == EXCERPT_SECONDS * 1000 and np.ptp(audio) < 1e-4 and round(audio[0], 2) in (0.04, 0.05)
+    assert excerpts[0].endswith("_from10000.flac")

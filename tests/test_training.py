@@ -106,3 +106,24 @@ def test_config_ranges_json_round_trip_and_cli_errors(tmp_path, corpus):
     assert result.exit_code == 2 and "--batch-size" in result.output
     result = CliRunner().invoke(train_command, ["--data", str(corpus), "--mixed-precision", "fp8"])
     assert result.exit_code == 2
+
+
+def test_balance_by_entries_gives_every_data_entry_an_equal_share(tmp_path):
+    from nuwave.degrade import DegradationRange
+    from nuwave.training.data import CachedFile, SegmentDataset
+
+    rate, rng = 8000, np.random.default_rng(0)
+    files = []
+    for name, seconds, entry in (("long", 9.0, 0), ("short_a", 0.5, 1), ("short_b", 0.5, 1)):
+        path = tmp_path / f"{name}.npy"
+        np.save(path, (0.1 * rng.standard_normal((1, int(seconds * rate)))).astype(np.float32) + entry)
+        files.append(CachedFile(path, 1, int(seconds * rate), rate / 2, entry))
+    ranges = DegradationRange(1000.0, 3000.0, 0.0)
+
+    def share_of_second_entry(balance):
+        data = SegmentDataset(files, rate, 400, 200, 0, ranges, -120.0, 0.0, balance)
+        # entry 1's audio sits on a +1 offset (then scaled by the random gain): its mean is clearly positive
+        return np.mean([float(data[i]["target"].mean()) > 0.05 for i in range(len(data))])
+
+    assert share_of_second_entry("length") < 0.25
+    assert 0.35 < share_of_second_entry("entries") < 0.65

@@ -27,6 +27,8 @@ class TrainConfig:
     init_from: str | None = option(None, "A save_pretrained folder to fine-tune (default: a new model)")
     channels: int = option(256, "Denoiser width (new models only)", 8, 4096)
     num_blocks: int = option(8, "Denoiser depth in ConvNeXt blocks (new models only)", 1, 64)
+    balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
+                          choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)
     validation_fraction: float = option(0.05, "Fraction of files held out for validation", 0.0, 0.5)
     stereo: str = option("channels", "Stereo files: each channel an example, or mixed to mono",

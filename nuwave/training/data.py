@@ -24,10 +24,12 @@ SILENCE_TRIES = 10
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A training file and the bandwidth (Hz) up to which its content is trusted (None: its Nyquist)."""
+    """A training file, the bandwidth (Hz) up to which its content is trusted (None: its Nyquist), and which
+    `--data` entry it came from."""
 
     path: str
     trusted_hz: float | None = None
+    entry: int = 0
 
 
 def index_sources(entries: list[str]) -> list[SourceFile]:
@@ -37,19 +39,21 @@ def index_sources(entries: list[str]) -> list[SourceFile]:
     paths are relative to it.
     """
     files: list[SourceFile] = []
-    for entry in map(Path, entries):
+    for number, entry in enumerate(map(Path, entries)):
         if entry.is_dir():
-            files += [SourceFile(str(p)) for p in sorted(entry.rglob("*")) if p.suffix.lower() in READ_EXTENSIONS]
+            files += [SourceFile(str(p), None, number) for p in sorted(entry.rglob("*"))
+                      if p.suffix.lower() in READ_EXTENSIONS]
         elif entry.suffix == ".jsonl":
             for line in entry.read_text().splitlines():
                 if line.strip():
                     item = json.loads(line)
-                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz")))
+                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz"), number))
         elif entry.suffix == ".txt":
             lines = [line.strip() for line in entry.read_text().splitlines()]
-            files += [SourceFile(str((entry.parent / line).resolve())) for line in lines if line and line[0] != "#"]
+            files += [SourceFile(str((entry.parent / line).resolve()), None, number)
+                      for line in lines if line and line[0] != "#"]
         elif entry.is_file():
-            files.append(SourceFile(str(entry)))
+            files.append(SourceFile(str(entry), None, number))
         else:
             raise FileNotFoundError(f"{entry}: no such folder, manifest or file")
     if not files:
@@ -109,6 +113,7 @@ class CachedFile:
     channels: int
     frames: int
     trusted_hz: float
+    entry: int = 0
 
 
 def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFile]:
@@ -117,13 +122,15 @@ def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFi
         path, rate = cache.prepare(source)
         array = np.load(path, mmap_mode="r")
         trusted = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
-        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted))
+        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted, source.entry))
     return cached
 
 
 class SegmentDataset(torch.utils.data.Dataset):
-    """Item `i` is a random segment of a random file (chance proportional to length), degraded at random, all
-    drawn from `numpy.random.default_rng((seed, i))`.
+    """Item `i` is a random segment of a random file, degraded at random, all drawn from
+    `numpy.random.default_rng((seed, i))`. A file's chance is proportional to its length (`balance="length"`),
+    or to its length within its `--data` entry with every entry an equal share (`balance="entries"`: e.g. as
+    much speech as music from one speech and one music manifest).
 
     Returns a dict: `target` and `cond` `(1, T)` float32 at the model rate, `bandwidth` (the condition's cutoff
     over the Nyquist frequency), `trusted` (the target's trusted bandwidth over the Nyquist frequency) and
@@ -131,10 +138,14 @@ class SegmentDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, files: list[CachedFile], sample_rate: int, segment: int, length: int, seed: int,
-                 ranges: DegradationRange, silence_db: float, gain_db: float) -> None:
+                 ranges: DegradationRange, silence_db: float, gain_db: float, balance: str = "length") -> None:
         self.files, self.sample_rate, self.segment, self.length, self.seed = files, sample_rate, segment, length, seed
         self.ranges, self.silence_rms, self.gain_db = ranges, 10 ** (silence_db / 20), gain_db
         weights = np.array([f.frames * f.channels for f in files], dtype=np.float64)
+        if balance == "entries":
+            entries = np.array([f.entry for f in files])
+            for entry in np.unique(entries):
+                weights[entries == entry] /= weights[entries == entry].sum()
         self.cumulative = np.cumsum(weights / weights.sum())
         self._arrays: dict[Path, np.ndarray] = {}
 

@@ -111,14 +111,14 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
     dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges,
-                             config.silence_db, config.gain_db)
+                             config.silence_db, config.gain_db, config.balance)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
     validation = SegmentDataset(val_files, rate, segment, config.validation_segments, config.seed + 1, ranges,
-                                config.silence_db, config.gain_db)
+                                config.silence_db, config.gain_db, config.balance)
 
     optimizer = torch.optim.AdamW(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     # accelerate steps a prepared scheduler once per process per optimizer step: scale its length to match.
