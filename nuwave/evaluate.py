@@ -11,6 +11,8 @@ and brought to `output_rate` (soxr) if it has another rate. Every degradation x 
 
 - `input`: the degraded input brought to the output rate by nuwave's own resampler (soxr): the starting point.
 - `sinc`: polyphase (windowed-sinc) interpolation with scipy, the literature's baseline (rate conditions).
+- `sbr`: spectral band replication (`nuwave.baselines`), a classical non-learned extension, applied to sinc's
+  output (rate conditions) or to the decoded input (mp3).
 - `nuwave`: the model at every requested step count, `runs` times with seeds 0..runs-1, through the same
   chunked path as `nuwave upsample` (files longer than a chunk are evaluated whole, never cropped). The model is
   told the input's Nyquist frequency in rate conditions and detects the cutoff itself for mp3.
@@ -30,6 +32,7 @@ import torch
 
 from nuwave.audio_io import read_audio
 from nuwave.bandwidth import detect_cutoff
+from nuwave.baselines import spectral_band_replication
 from nuwave.degrade import Degradation, resample_poly
 from nuwave.dsp import resample
 from nuwave.metrics import all_metrics
@@ -132,6 +135,9 @@ def evaluate(
             ]
             if condition.input_rate is not None:
                 systems.append(("sinc", None, 0, lambda: resample_poly(low, low_rate, output_rate, reference.size)))
+            # sbr: the classical extension, on sinc's output (rate conditions) or the decoded input (codec)
+            systems.append(("sbr", None, 0, lambda base=systems[-1][3]: spectral_band_replication(
+                base(), cutoff, output_rate)))
             if pipe is not None:
                 for count in steps:
                     for run in range(runs):

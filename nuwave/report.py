@@ -108,6 +108,8 @@ def plot_curves(rows: list[dict], path: Path) -> None:
         for r in rows:
             if r["condition"] == condition and r["system"] == "sinc":
                 by_steps.axhline(r["lsd"], color=color, linestyle="--", linewidth=1, label=f"sinc {condition}")
+            if r["condition"] == condition and r["system"] == "sbr":
+                by_steps.axhline(r["lsd"], color=color, linestyle=":", linewidth=1, label=f"sbr {condition}")
     by_steps.set(xscale="log", xlabel="sampling steps", ylabel="LSD (lower is better)", title="quality vs steps")
     by_rtf.set(xscale="log", xlabel="real-time factor", ylabel="LSD", title="quality vs speed")
     for axis in (by_steps, by_rtf):
@@ -127,7 +129,7 @@ def plot_spectrograms(kept: dict, output_rate: int, path: Path, title: str = "")
     from scipy import signal
 
     conditions = list(dict.fromkeys(c for c, _ in kept))
-    columns = ["reference", "input", "sinc", "nuwave"]
+    columns = ["reference", "input", "sinc", "sbr", "nuwave"]
     figure, axes = plt.subplots(len(conditions), len(columns), figsize=(4 * len(columns), 2.8 * len(conditions)),
                                 squeeze=False)
     for row, condition in enumerate(conditions):

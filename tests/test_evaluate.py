@@ -31,15 +31,15 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
     rows = {(r["condition"], r["system"], r["steps"]) for r in results["summary"]}
     conditions = ["standard-12k", "standard-16k", "sinc-12k", "sinc-16k", "mp3"]
     for condition in conditions:
-        for system, steps in [("input", None), ("nuwave", 1), ("nuwave", 2)]:
+        for system, steps in [("input", None), ("sbr", None), ("nuwave", 1), ("nuwave", 2)]:
             assert (condition, system, steps) in rows
         assert (condition, "sinc", None) in rows or condition == "mp3"
-    assert len(results["records"]) == 2 * (4 * (2 + 2 * 2) + (1 + 2 * 2))
+    assert len(results["records"]) == 2 * (4 * (3 + 2 * 2) + (2 + 2 * 2))
     assert {"torch", "device", "commit"} <= set(results["environment"])
     report = (out / "report.md").read_text()
     for condition in conditions:
         assert f"## {condition}" in report
-    assert "| nuwave | 2 |" in report and "| sinc | - |" in report and " ± " in report
+    assert "| nuwave | 2 |" in report and "| sinc | - |" in report and "| sbr | - |" in report and " ± " in report
     assert "Produced by `nuwave eval" in report
     for row in results["summary"]:
         assert np.isfinite(row["lsd"]) and row["rtf"] >= 0

@@ -6,6 +6,7 @@ import torch
 
 from nuwave.degrade import Degradation, resample_poly
 from nuwave.metrics import all_metrics, lsd_split, mrstft, si_sdr, snr
+from tests.conftest import tone_mix
 
 
 def numpy_log_power(x: np.ndarray) -> np.ndarray:
@@ -74,3 +75,19 @@ def test_sinc_baseline_lsd_hf_is_large_and_lsd_lf_near_zero():
     values = all_metrics(torch.from_numpy(sinc), torch.from_numpy(reference), rate, 48000)
     assert values["lsd_hf"].item() > 3.0
     assert values["lsd_lf"].item() < 0.2
+
+
+def test_spectral_band_replication_fills_the_top_band_and_keeps_the_known_one():
+    from nuwave.baselines import spectral_band_replication
+
+    reference = tone_mix(48000, 2.0, seed=1)
+    low, rate = Degradation("standard", 16000).apply(reference, 48000)
+    sinc = resample_poly(low, rate, 48000, reference.size)
+    sbr = spectral_band_replication(sinc, rate / 2, 48000)
+    assert sbr.shape == sinc.shape and np.isfinite(sbr).all()
+    before = lsd_split(torch.from_numpy(sinc)[None], torch.from_numpy(reference)[None], rate, 48000)
+    after = lsd_split(torch.from_numpy(sbr)[None], torch.from_numpy(reference)[None], rate, 48000)
+    assert after["lsd_hf"].item() < 0.5 * before["lsd_hf"].item()
+    assert abs(after["lsd_lf"].item() - before["lsd_lf"].item()) < 0.05
+    # nothing to extend when the cutoff is the Nyquist frequency
+    np.testing.assert_array_equal(spectral_band_replication(sinc, 24000, 48000), sinc)

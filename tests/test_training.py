@@ -59,6 +59,9 @@ def test_resume_continues_exactly(tmp_path, corpus):
         assert repr(a) == repr(b)
     config = json.loads((tmp_path / "resumed" / "config.json").read_text())
     assert config["max_steps"] == 6 and config["channels"] == 16
+    logged = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "loss/diffusion" in r] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in logged if "val/lsd" in r] == [3, 6]
 
 
 def test_export_loads_and_upsamples(tmp_path, corpus):

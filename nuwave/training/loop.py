@@ -171,12 +171,14 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
             rate_now = seen * config.batch_size * accelerator.num_processes / (time.perf_counter() - started)
             logs = {"loss/diffusion": mean_loss, "lr": lr_schedule.get_last_lr()[0], "speed/segments_per_s": rate_now}
             accelerator.log(logs, step=step)
+            record(accelerator, run_dir, step, logs)
             if show:
                 logger.info("step %d  loss %.4f  lr %.2e  %.1f segments/s", step, mean_loss, logs["lr"], rate_now)
             losses.clear()
         if step % config.validate_every == 0 or step == config.max_steps:
             metrics = validate(accelerator, denoiser, ema, schedule, validation, config)
             accelerator.log(metrics, step=step)
+            record(accelerator, run_dir, step, metrics)
             if show:
                 logger.info("step %d  validation loss %.4f  LSD %.3f", step, metrics["val/loss"], metrics["val/lsd"])
         if step % config.save_every == 0 or step == config.max_steps or step == stop_at:
@@ -194,6 +196,13 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         export_ema(accelerator.unwrap_model(denoiser), ema, schedule, export)
     accelerator.end_training()
     return export
+
+
+def record(accelerator: Accelerator, run_dir: Path, step: int, values: dict) -> None:
+    """Append logged values to `run_dir/metrics.jsonl` (main process), with the step and the wall clock."""
+    if accelerator.is_main_process:
+        with open(run_dir / "metrics.jsonl", "a") as log:
+            log.write(json.dumps({"step": step, "time": round(time.time(), 3), **values}) + "\n")
 
 
 def write_audit(run_dir: Path, accelerator: Accelerator, denoiser, segments: int, indices: list[int]) -> None:

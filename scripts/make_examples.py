@@ -1,0 +1,64 @@
+"""Build the example inputs in `examples/` from the corpus's held-out benchmark sets (never trained on).
+
+    python scripts/prepare_data.py --out data        # the corpus first
+    python scripts/make_examples.py --data data --out examples
+
+speech_16k.flac: the first file of data/speech_benchmark.txt, degraded as the benchmark's standard protocol
+(Chebyshev I low-pass, polyphase down to 16 kHz). music_22k.flac: the first excerpt of data/music_benchmark.txt
+down to 22.05 kHz the same way. music_128k.mp3: the same excerpt at 44.1 kHz through a 128 kbit/s MP3
+encoder (the top band cut, the container rate full). Sources and licences go to examples/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from nuwave.audio_io import read_audio
+from nuwave.degrade import Degradation, encode, mp3_level
+
+MAX_SECONDS = 8.0
+
+
+def first(listing: Path, prefix: str = "") -> Path:
+    lines = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    return next(listing.parent / line for line in lines if line.startswith(prefix))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("examples"))
+    args = parser.parse_args()
+    manifest = {json.loads(line)["path"]: json.loads(line) for line in (args.data / "manifest.jsonl").open()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    speech = first(args.data / "speech_benchmark.txt")
+    music = first(args.data / "music_benchmark.txt", "excerpts/")
+    for name, source, rate in (("speech_16k.flac", speech, 16000), ("music_22k.flac", music, 22050),
+                               ("music_128k.mp3", music, None)):
+        audio, source_rate = read_audio(source)
+        audio = audio[:, : int(MAX_SECONDS * source_rate)]
+        if rate is None:
+            (args.out / name).write_bytes(encode(audio, source_rate, "mp3", mp3_level(128), constant=True))
+        else:
+            low, low_rate = Degradation("standard", rate).apply(audio, source_rate)
+            sf.write(str(args.out / name), np.clip(low.T, -1, 1), low_rate, subtype="PCM_16")
+        relative = str(source.relative_to(args.data))
+        # an excerpt is named after its file: <stem>_from<frame>.flac
+        entry = manifest.get(relative) or next(e for p, e in manifest.items() if relative.startswith(
+            "excerpts/" + str(Path(p).with_suffix("")) + "_from"))
+        rows.append(f"| `{name}` | `{relative}` | {entry['package']} | {entry['licence']} |")
+    (args.out / "README.md").write_text(
+        "# Example inputs\n\nBand-limited versions of held-out corpus files (test split, never trained on), made by\n"
+        "`python scripts/make_examples.py --data data --out examples` (see its docstring for the degradations).\n\n"
+        "| file | made from (corpus path) | Debian package | licence |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
