@@ -86,7 +86,9 @@ def fetch(package: str, folder: Path) -> Path:
 def licence(tree: Path, package: str) -> str:
     copyright_file = tree / "usr" / "share" / "doc" / package / "copyright"
     if copyright_file.exists():
-        found = re.findall(r"^License:\s*(\S.*)$", copyright_file.read_text(errors="replace"), re.MULTILINE)
+        text = copyright_file.read_text(errors="replace")
+        found = re.findall(r"^License:[ \t]*(\S.*)$", text, re.MULTILINE)
+        found = found or re.findall(r"common-licenses/([\w.+-]+)", text)
         if found:
             return found[0].strip()
     return "see the package's copyright file"

@@ -3,6 +3,7 @@
     apt-get install fluidsynth          # renders the MIDI sources
     python scripts/prepare_data.py --out data
     python scripts/prepare_data.py --out data --only megaglest-data   # one source
+    python scripts/prepare_data.py --out data --summary               # the table of an existing corpus
 
 Writes data/audio/<package>/*.flac, data/manifest.jsonl and per kind and split data/{speech,music}_{train,test}
 .jsonl (for `nuwave train --data`) and .txt (for benchmark suites). Nothing of it is committed.
@@ -11,7 +12,10 @@ Writes data/audio/<package>/*.flac, data/manifest.jsonl and per kind and split d
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+import numpy as np
 
 from nuwave.corpus import SOURCES, build
 
@@ -20,10 +24,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("data"))
     parser.add_argument("--only", action="append", help="a package name from the recipe (repeatable)")
+    parser.add_argument("--summary", action="store_true", help="print the corpus table of an existing manifest")
     args = parser.parse_args()
-    sources = tuple(s for s in SOURCES if not args.only or s.package in args.only)
-    manifest = build(args.out, sources)
-    print(f"wrote {manifest}")
+    if not args.summary:
+        sources = tuple(s for s in SOURCES if not args.only or s.package in args.only)
+        print(f"wrote {build(args.out, sources)}")
+    summary(args.out)
+
+
+def summary(folder: Path) -> None:
+    """A Markdown table per source package: kind, licence, files and minutes per split, bandwidth, benchmark."""
+    entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    benchmark = {kind: (folder / f"{kind}_benchmark.txt").read_text().split() for kind in ("speech", "music")}
+    print("| package | kind | licence | train files | train min | test files | test min | median bandwidth (kHz) "
+          "| trusted to (kHz) | benchmark files |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for package in dict.fromkeys(e["package"] for e in entries):
+        mine = [e for e in entries if e["package"] == package]
+        split = {s: [e for e in mine if e["split"] == s] for s in ("train", "test")}
+        stems = {Path(e["path"]).stem for e in mine}
+        chosen = sum(1 for path in benchmark[mine[0]["kind"]] if Path(path).stem.split("_from")[0] in stems
+                     or Path(path).stem in stems)
+        print(f"| {package} | {mine[0]['kind']} | {mine[0]['licence']} | {len(split['train'])} "
+              f"| {sum(e['seconds'] for e in split['train']) / 60:.1f} | {len(split['test'])} "
+              f"| {sum(e['seconds'] for e in split['test']) / 60:.1f} "
+              f"| {np.median([e['bandwidth_hz'] for e in mine]) / 1000:.1f} "
+              f"| {np.median([e['trusted_hz'] for e in mine]) / 1000:.1f} | {chosen} |")
 
 
 if __name__ == "__main__":
