@@ -3,8 +3,8 @@
     python scripts/prepare_data.py --out data        # the corpus first
     python scripts/make_examples.py --data data --out examples
 
-speech_16k.flac: the first file of data/speech_benchmark.txt, degraded as the benchmark's standard protocol
-(Chebyshev I low-pass, polyphase down to 16 kHz). music_22k.flac: the first excerpt of data/music_benchmark.txt
+speech_16k.flac: the first files of data/speech_benchmark.txt joined (48 kHz, 0.25 s apart, up to 8 s), degraded as the benchmark's standard protocol
+(Chebyshev I low-pass, polyphase down to 16 kHz). music_22k.flac: the first openttd-openmsx excerpt of data/music_benchmark.txt
 down to 22.05 kHz the same way. music_128k.mp3: the same excerpt at 44.1 kHz through a 128 kbit/s MP3
 encoder (the top band cut, the container rate full). Sources and licences go to examples/README.md.
 """
@@ -20,8 +20,21 @@ import soundfile as sf
 
 from nuwave.audio_io import read_audio
 from nuwave.degrade import Degradation, encode, mp3_level
+from nuwave.dsp import resample
 
 MAX_SECONDS = 8.0
+
+
+def joined(listing: Path, rate: int = 48000) -> tuple[np.ndarray, list[Path]]:
+    """The listed files one after another at `rate` (mono, 0.25 s of silence between), up to MAX_SECONDS."""
+    parts, used = [], []
+    for line in listing.read_text().split():
+        audio, source_rate = read_audio(listing.parent / line)
+        parts += [resample(audio.mean(axis=0), source_rate, rate), np.zeros(rate // 4, np.float32)]
+        used.append(listing.parent / line)
+        if sum(p.size for p in parts) >= MAX_SECONDS * rate:
+            break
+    return np.concatenate(parts)[None, : int(MAX_SECONDS * rate)], used
 
 
 def first(listing: Path, prefix: str = "") -> Path:
@@ -37,22 +50,25 @@ def main() -> None:
     manifest = {json.loads(line)["path"]: json.loads(line) for line in (args.data / "manifest.jsonl").open()}
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    speech = first(args.data / "speech_benchmark.txt")
-    music = first(args.data / "music_benchmark.txt", "excerpts/")
-    for name, source, rate in (("speech_16k.flac", speech, 16000), ("music_22k.flac", music, 22050),
-                               ("music_128k.mp3", music, None)):
-        audio, source_rate = read_audio(source)
+    speech_audio, speech_files = joined(args.data / "speech_benchmark.txt")
+    music = first(args.data / "music_benchmark.txt", "excerpts/audio/openttd-openmsx/")
+    music_audio, music_rate = read_audio(music)
+    for name, sources, audio, source_rate, rate in (
+            ("speech_16k.flac", speech_files, speech_audio, 48000, 16000),
+            ("music_22k.flac", [music], music_audio, music_rate, 22050),
+            ("music_128k.mp3", [music], music_audio, music_rate, None)):
         audio = audio[:, : int(MAX_SECONDS * source_rate)]
         if rate is None:
             (args.out / name).write_bytes(encode(audio, source_rate, "mp3", mp3_level(128), constant=True))
         else:
             low, low_rate = Degradation("standard", rate).apply(audio, source_rate)
             sf.write(str(args.out / name), np.clip(low.T, -1, 1), low_rate, subtype="PCM_16")
-        relative = str(source.relative_to(args.data))
-        # an excerpt is named after its file: <stem>_from<frame>.flac
-        entry = manifest.get(relative) or next(e for p, e in manifest.items() if relative.startswith(
-            "excerpts/" + str(Path(p).with_suffix("")) + "_from"))
-        rows.append(f"| `{name}` | `{relative}` | {entry['package']} | {entry['licence']} |")
+        for source in sources:
+            relative = str(source.relative_to(args.data))
+            # an excerpt is named after its file: <stem>_from<frame>.flac
+            entry = manifest.get(relative) or next(e for p, e in manifest.items() if relative.startswith(
+                "excerpts/" + str(Path(p).with_suffix("")) + "_from"))
+            rows.append(f"| `{name}` | `{relative}` | {entry['package']} | {entry['licence']} |")
     (args.out / "README.md").write_text(
         "# Example inputs\n\nBand-limited versions of held-out corpus files (test split, never trained on), made by\n"
         "`python scripts/make_examples.py --data data --out examples` (see its docstring for the degradations).\n\n"
