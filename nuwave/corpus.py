@@ -39,7 +39,7 @@ MIN_BANDWIDTH_HZ = 12000.0
 # duration budget per source that a full sweep (every setting, 1-32 steps, 3 seeds) can afford on a 2-core CPU.
 # Files longer than EXCERPT_SECONDS give one excerpt, starting at a third of the file (a fixed rule, never
 # chosen by listening); files are taken in the order of a hash of their names.
-EVAL_SECONDS_PER_SOURCE = {"speech": 20.0, "music": 10.0}
+EVAL_SECONDS_PER_SOURCE = {"speech": 10.0, "music": 5.0}
 EXCERPT_SECONDS = 5.0
 
 

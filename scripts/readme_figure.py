@@ -1,0 +1,70 @@
+"""The README's listening figure: spectrograms of reference, input, sinc and nuwave for one held-out speech
+excerpt (16 kHz input, 48 kHz output) and one held-out music excerpt (22.05 kHz input, 44.1 kHz output).
+
+    python scripts/readme_figure.py --data data --model checkpoints/nuwave-base -o eval/results/readme_figure.png
+
+The speech excerpt is the speech example's material (the first files of data/speech_benchmark.txt, joined);
+the music one the first openttd-openmsx excerpt of data/music_benchmark.txt. Standard degradation, 8 steps,
+dpmsolver++, seed 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from scipy import signal
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from make_examples import first, joined  # noqa: E402
+
+from nuwave.audio_io import read_audio  # noqa: E402
+from nuwave.degrade import Degradation, resample_poly  # noqa: E402
+from nuwave.pipeline import load_pipeline  # noqa: E402
+from nuwave.upsample import UpsampleSettings, upsample_array  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--model", default="checkpoints/nuwave-base")
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("-o", "--out", type=Path, required=True)
+    args = parser.parse_args()
+    pipe = load_pipeline(args.model, "cpu")
+    speech, _ = joined(args.data / "speech_benchmark.txt", 48000)
+    music, music_rate = read_audio(first(args.data / "music_benchmark.txt", "excerpts/audio/openttd-openmsx/"))
+    rows = [("speech, 16 kHz -> 48 kHz", speech[0], 48000, 16000),
+            ("music, 22.05 kHz -> 44.1 kHz", music.mean(axis=0), music_rate, 22050)]
+    columns = ["reference", "input (zero above its Nyquist)", "sinc", f"nuwave, {args.steps} steps"]
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(16, 6.4), squeeze=False)
+    for row, (title, reference, rate, low_rate) in enumerate(rows):
+        low, _ = Degradation("standard", low_rate).apply(reference, rate)
+        sinc = resample_poly(low, low_rate, rate, reference.size)
+        model = upsample_array(pipe, low[None], low_rate, UpsampleSettings(target_rate=rate, num_steps=args.steps,
+                                                                           cutoff=low_rate / 2))[0][0]
+        shown = {columns[0]: reference, columns[1]: sinc, columns[2]: sinc, columns[3]: model}
+        for col, name in enumerate(columns):
+            audio = shown[name]
+            freqs, times, power = signal.spectrogram(audio, rate, nperseg=1024, noverlap=768)
+            axis = axes[row][col]
+            axis.pcolormesh(times, freqs / 1000, 10 * np.log10(power + 1e-12), vmin=-130, vmax=-30, shading="auto",
+                            cmap="magma")
+            axis.set(title=f"{title}: {name}" if col == 0 else name, xlabel="s", ylabel="kHz")
+            if col == 1:
+                axis.axhline(low_rate / 2000, color="white", lw=0.6, ls="--")
+    figure.suptitle(f"held-out test split; python scripts/readme_figure.py --model {args.model}", fontsize=9)
+    figure.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.out, dpi=90)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
