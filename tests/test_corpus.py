@@ -31,12 +31,14 @@ def test_recipe_names_the_sources_of_the_issue():
     assert {"warzone2100-music", "klettres-data", "ktuberling-data"}.isdisjoint(packages)
 
 
-def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path):
+def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path, monkeypatch):
     import numpy as np
     import soundfile as sf
 
     from nuwave.corpus import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set
 
+    monkeypatch.setitem(EVAL_SECONDS_PER_SOURCE, "music", 10.0)
+    assert EXCERPT_SECONDS == 5.0
     entries = []
     for index, (seconds, split, lossless) in enumerate(
             [(1.0, "test", True)] * 4 + [(30.0, "test", True)] * 2 + [(1.0, "train", True), (1.0, "test", False)]):
