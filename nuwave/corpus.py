@@ -144,6 +144,17 @@ def name_order(name: str) -> bytes:
     return hashlib.sha256(("order/" + name).encode()).digest()
 
 
+def excerpt_path(path: str, start: int) -> str:
+    """Where the benchmark excerpt of corpus file `path` starting at frame `start` goes (relative paths)."""
+    return str(Path("excerpts") / Path(path).with_name(f"{Path(path).stem}_from{start}.flac"))
+
+
+def benchmark_source(path: str) -> str:
+    """The corpus file (its manifest path) that a benchmark-list path is, or is an excerpt of."""
+    match = re.fullmatch(r"excerpts/(.+)_from\d+\.flac", path)
+    return f"{match.group(1)}.flac" if match else path
+
+
 def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
     """Paths (relative to `folder`) of the benchmark set of one kind: see EVAL_SECONDS_PER_SOURCE."""
     budget = EVAL_SECONDS_PER_SOURCE[kind]
@@ -161,10 +172,9 @@ def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
                 start = info.frames // 3
                 audio, rate = sf.read(str(folder / path), start=start, frames=int(EXCERPT_SECONDS * info.samplerate),
                                       dtype="float32", always_2d=True)
-                excerpt = folder / "excerpts" / Path(path).with_name(Path(path).stem + f"_from{start}.flac")
-                excerpt.parent.mkdir(parents=True, exist_ok=True)
-                sf.write(str(excerpt), audio, rate, subtype="PCM_24")
-                path = str(excerpt.relative_to(folder))
+                path = excerpt_path(path, start)
+                (folder / path).parent.mkdir(parents=True, exist_ok=True)
+                sf.write(str(folder / path), audio, rate, subtype="PCM_24")
             chosen.append(path)
             used += seconds
     return chosen

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from nuwave.audio_io import read_audio
+from nuwave.corpus import benchmark_source
 from nuwave.degrade import Degradation, encode, mp3_level
 from nuwave.dsp import resample
 
@@ -65,9 +66,7 @@ def main() -> None:
             sf.write(str(args.out / name), np.clip(low.T, -1, 1), low_rate, subtype="PCM_16")
         for source in sources:
             relative = str(source.relative_to(args.data))
-            # an excerpt is named after its file: <stem>_from<frame>.flac
-            entry = manifest.get(relative) or next(e for p, e in manifest.items() if relative.startswith(
-                "excerpts/" + str(Path(p).with_suffix("")) + "_from"))
+            entry = manifest[benchmark_source(relative)]
             rows.append(f"| `{name}` | `{relative}` | {entry['package']} | {entry['licence']} |")
     (args.out / "README.md").write_text(
         "# Example inputs\n\nBand-limited versions of held-out corpus files (test split, never trained on), made by\n"

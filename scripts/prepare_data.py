@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nuwave.corpus import SOURCES, build
+from nuwave.corpus import SOURCES, benchmark_source, build
 
 
 def main() -> None:
@@ -42,9 +42,8 @@ def summary(folder: Path) -> None:
     for package in dict.fromkeys(e["package"] for e in entries):
         mine = [e for e in entries if e["package"] == package]
         split = {s: [e for e in mine if e["split"] == s] for s in ("train", "test")}
-        stems = {Path(e["path"]).stem for e in mine}
-        chosen = sum(1 for path in benchmark[mine[0]["kind"]] if Path(path).stem.split("_from")[0] in stems
-                     or Path(path).stem in stems)
+        paths = {e["path"] for e in mine}
+        chosen = sum(1 for path in benchmark[mine[0]["kind"]] if benchmark_source(path) in paths)
         print(f"| {package} | {mine[0]['kind']} | {mine[0]['licence']} | {len(split['train'])} "
               f"| {sum(e['seconds'] for e in split['train']) / 60:.1f} | {len(split['test'])} "
               f"| {sum(e['seconds'] for e in split['test']) / 60:.1f} "

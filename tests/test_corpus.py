@@ -35,7 +35,7 @@ def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path
     import numpy as np
     import soundfile as sf
 
-    from nuwave.corpus import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set
+    from nuwave.corpus import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set, benchmark_source
 
     monkeypatch.setitem(EVAL_SECONDS_PER_SOURCE, "music", 10.0)
     assert EXCERPT_SECONDS == 5.0
@@ -57,3 +57,5 @@ def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path
     audio, _ = sf.read(str(tmp_path / excerpts[0]))  # file 4 or 5 (level 0.04 / 0.05), from a third of the way
     assert len(audio) == EXCERPT_SECONDS * 1000 and np.ptp(audio) < 1e-4 and round(audio[0], 2) in (0.04, 0.05)
     assert excerpts[0].endswith("_from10000.flac")
+    assert benchmark_source(excerpts[0]) in ("audio/pkg/f4.flac", "audio/pkg/f5.flac")
+    assert benchmark_source("audio/pkg/f0.flac") == "audio/pkg/f0.flac"
