@@ -28,8 +28,8 @@ def main() -> None:
             base = rows.get((condition, "sinc", None)) or rows[(condition, "input", None)]
             if model is None:
                 continue
-            name = base["system"] if base["system"] == "sinc" else "input"
-            print(f"| {results['suite']} | {condition}{'' if name == 'sinc' else ' (baseline: decoded input)'} "
+            note = "" if base["system"] == "sinc" else " (baseline: decoded input)"
+            print(f"| {results['suite']} | {condition}{note} "
                   f"| {base['lsd']:.3f} | {model['lsd']:.3f} ± {model['lsd_std']:.3f} | {model['lsd'] / base['lsd']:.2f} "
                   f"| {base['lsd_hf']:.3f} | {model['lsd_hf']:.3f} | {base['snr']:.2f} | {model['snr']:.2f} ± "
                   f"{model['snr_std']:.2f} | {model['rtf']:.3f} |")
