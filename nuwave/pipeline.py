@@ -139,7 +139,9 @@ class NuWavePipeline(DiffusionPipeline):
     def _sample(
         self, cond, band, channels, num_steps, sampler, generator, noise, level, shared_channel_noise, callback
     ):
-        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level."""
+        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
+
+        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step."""
         items, _, length = cond.shape
         noise_shape = (items // channels, 1 if shared_channel_noise else channels, length)
         if noise is None:
@@ -161,7 +163,7 @@ class NuWavePipeline(DiffusionPipeline):
             sample = sampler.step(prediction, timestep, sample).prev_sample
             if callback is not None:
                 callback(index + 1, len(sampler.timesteps))
-        return sample / gain
+        return self.denoiser.unwhiten(sample.float()) / gain
 
 
 class ModelError(Exception):

@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 exec "${PYTHON:-.venv/bin/python}" -m nuwave.train \
     --data data/speech_train.jsonl --data data/music_train.jsonl --balance entries \
-    --run-dir runs/nuwave-base --batch-size 16 --learning-rate 5e-4 --warmup-steps 200 --max-steps 2800 \
+    --run-dir runs/nuwave-base --batch-size 16 --learning-rate 5e-4 --warmup-steps 300 --max-steps 5600 \
     --save-every 250 --validate-every 250 --log-every 25 --validation-segments 32 --num-workers 2 "$@"

@@ -14,7 +14,7 @@ from nuwave.schedule import default_noise_schedule
 def tiny_denoiser(seed: int = 0) -> NuWaveDenoiser:
     """A small denoiser with every weight random (the zero-initialised output layers too), so it does change audio."""
     torch.manual_seed(seed)
-    model = NuWaveDenoiser(channels=32, num_blocks=2, expansion=2, embedding_dim=32)
+    model = NuWaveDenoiser(channels=32, num_blocks=2, expansion=2, embedding_dim=32, tilt_db_per_octave=7.0)
     with torch.no_grad():
         for layer in (model.output_projection, model.input_skip, model.final_modulation):
             layer.weight.normal_(0.0, 0.05)

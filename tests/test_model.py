@@ -39,3 +39,30 @@ def test_bandwidth_and_noise_level_change_the_output():
     base = model(noisy, cond, torch.tensor([0.3]), torch.tensor([500]))
     assert not torch.allclose(base, model(noisy, cond, torch.tensor([0.7]), torch.tensor([500])))
     assert not torch.allclose(base, model(noisy, cond, torch.tensor([0.3]), torch.tensor([50])))
+
+
+def test_spectral_tilt_raises_high_bands_by_the_slope_and_is_undone_exactly():
+    from nuwave.dsp import spectral_tilt
+
+    noise = torch.randn(4, 48000, generator=torch.Generator().manual_seed(0))
+    tilted = spectral_tilt(noise, 48000, 7.0, 500.0, 36.0)
+    power = torch.fft.rfft(tilted).abs().square().mean(0)
+    flat = torch.fft.rfft(noise).abs().square().mean(0)
+
+    def band_db(spectrum, low, high):  # 1 Hz bins for a 1 s signal
+        return 10 * torch.log10(spectrum[low:high].mean())
+
+    assert abs((band_db(power, 7800, 8200) - band_db(flat, 7800, 8200)) - 28.0) < 0.5  # 4 octaves above 500 Hz
+    assert abs((band_db(power, 100, 400) - band_db(flat, 100, 400))) < 0.5  # below the corner: unchanged
+    assert abs((band_db(power, 22000, 23000) - band_db(flat, 22000, 23000)) - 36.0) < 0.5  # the cap
+    restored = spectral_tilt(tilted, 48000, 7.0, 500.0, 36.0, inverse=True)
+    assert torch.allclose(restored, noise, atol=1e-4)
+    assert spectral_tilt(noise, 48000, 0.0, 500.0, 36.0) is noise
+
+
+def test_denoiser_whiten_is_its_config_tilt():
+    plain, tilted = NuWaveDenoiser(channels=8, num_blocks=1), tiny_denoiser()
+    audio = torch.randn(1, 1, 4800)
+    assert torch.equal(plain.whiten(audio), audio)
+    assert not torch.allclose(tilted.whiten(audio), audio)
+    assert torch.allclose(tilted.unwhiten(tilted.whiten(audio)), audio, atol=1e-4)

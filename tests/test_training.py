@@ -74,6 +74,20 @@ def test_export_loads_and_upsamples(tmp_path, corpus):
     assert not set(split["train"]) & set(split["validation"])
 
 
+def test_tilt_new_models_get_the_default_fine_tuning_keeps_or_sets_it(tmp_path, corpus):
+    from nuwave.training.loop import NEW_MODEL_TILT
+
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "new")
+    assert NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser.config.tilt_db_per_octave == NEW_MODEL_TILT
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "flat", "--tilt-db-per-octave", "0")
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "kept", "--init-from", tmp_path / "flat" / "export")
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "moved", "--init-from",
+          tmp_path / "flat" / "export", "--tilt-db-per-octave", "5")
+    tilts = [NuWavePipeline.from_pretrained(tmp_path / name / "export").denoiser.config.tilt_db_per_octave
+             for name in ("flat", "kept", "moved")]
+    assert tilts == [0.0, 0.0, 5.0]
+
+
 def test_two_processes_hold_the_same_weights_and_see_different_data(tmp_path, corpus):
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "nuwave.train",

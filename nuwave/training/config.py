@@ -27,6 +27,9 @@ class TrainConfig:
     init_from: str | None = option(None, "A save_pretrained folder to fine-tune (default: a new model)")
     channels: int = option(256, "Denoiser width (new models only)", 8, 4096)
     num_blocks: int = option(8, "Denoiser depth in ConvNeXt blocks (new models only)", 1, 64)
+    tilt_db_per_octave: float | None = option(
+        None, "Spectral tilt of the diffusion domain, dB per octave (default: 7 for a new model, the "
+        "fine-tuned model's own)", 0.0, 24.0)
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
                           choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)
