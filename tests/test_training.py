@@ -144,3 +144,16 @@ def test_balance_by_entries_gives_every_data_entry_an_equal_share(tmp_path):
 
     assert share_of_second_entry("length") < 0.25
     assert 0.35 < share_of_second_entry("entries") < 0.65
+
+
+def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist(tmp_path, corpus):
+    from nuwave.training.data import AudioCache, index_sources, prepare_files
+
+    manifest = tmp_path / "files.jsonl"
+    manifest.write_text(
+        json.dumps({"path": str(corpus / "clip4.flac"), "lossless": True}) + "\n"  # a 44.1 kHz file
+        + json.dumps({"path": str(corpus / "clip4.flac"), "trusted_hz": 17000.0}) + "\n"  # lossy: the band above is the codec's
+    )
+    lossless, lossy = prepare_files(index_sources([str(manifest)]), AudioCache(tmp_path / "cache", 48000, "channels"))
+    assert (lossless.trusted_hz, lossless.content_hz) == (24000.0, 22050.0)
+    assert (lossy.trusted_hz, lossy.content_hz) == (17000.0, 17000.0)

@@ -24,19 +24,22 @@ SILENCE_TRIES = 10
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A training file, the bandwidth (Hz) up to which its content is trusted (None: its Nyquist), and which
-    `--data` entry it came from."""
+    """A training file, the bandwidth (Hz) up to which its content is trusted (None: its Nyquist), which
+    `--data` entry it came from, and whether it is lossless (a manifest says so): a lossless file's emptiness
+    above its own Nyquist frequency is part of the recording, so the model is also taught to leave that band
+    empty rather than fill it with whatever costs it nothing."""
 
     path: str
     trusted_hz: float | None = None
     entry: int = 0
+    lossless: bool = False
 
 
 def index_sources(entries: list[str]) -> list[SourceFile]:
     """Audio files of folders (recursively) and manifests.
 
-    A manifest is a `.txt` (one path a line) or `.jsonl` (objects with `path` and optionally `trusted_hz`) file;
-    paths are relative to it.
+    A manifest is a `.txt` (one path a line) or `.jsonl` (objects with `path` and optionally `trusted_hz` and
+    `lossless`) file; paths are relative to it.
     """
     files: list[SourceFile] = []
     for number, entry in enumerate(map(Path, entries)):
@@ -47,7 +50,8 @@ def index_sources(entries: list[str]) -> list[SourceFile]:
             for line in entry.read_text().splitlines():
                 if line.strip():
                     item = json.loads(line)
-                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz"), number))
+                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz"), number,
+                                            bool(item.get("lossless", False))))
         elif entry.suffix == ".txt":
             lines = [line.strip() for line in entry.read_text().splitlines()]
             files += [SourceFile(str((entry.parent / line).resolve()), None, number)
@@ -109,11 +113,15 @@ class AudioCache:
 
 @dataclass(frozen=True)
 class CachedFile:
+    """`content_hz`: how far up the content goes (degradation cutoffs stay below it); `trusted_hz`: how far up
+    the loss counts (`SourceFile` says why a lossless file's is the model's Nyquist frequency)."""
+
     path: Path
     channels: int
     frames: int
     trusted_hz: float
     entry: int = 0
+    content_hz: float | None = None
 
 
 def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFile]:
@@ -121,8 +129,9 @@ def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFi
     for source in sources:
         path, rate = cache.prepare(source)
         array = np.load(path, mmap_mode="r")
-        trusted = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
-        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted, source.entry))
+        content = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
+        trusted = cache.sample_rate / 2 if source.lossless else content
+        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted, source.entry, content))
     return cached
 
 
@@ -177,7 +186,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         if peak > 0.99:
             target = target * (0.99 / peak)
         nyquist = self.sample_rate / 2
-        ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * file.trusted_hz),
+        ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * (file.content_hz or file.trusted_hz)),
                                   self.ranges.codec_probability)
         cond, cutoff = random_degradation(target, self.sample_rate, rng, ranges)
         return {
