@@ -8,6 +8,8 @@ import torch
 
 MERGE_N_FFT = 2048
 MERGE_HOP = 512
+# Mirrored samples at each end of a tilted signal: the inverse tilt's impulse response is below 1e-5 by then.
+TILT_PAD = 2048
 
 
 def resample(audio: np.ndarray, input_rate: float, output_rate: float, length: int | None = None) -> np.ndarray:
@@ -47,19 +49,25 @@ def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float,
                   inverse: bool = False) -> torch.Tensor:
     """Raise every frequency above `corner_hz` by `db_per_octave` per octave, at most `max_db`; `(..., T)` -> same.
 
-    A zero-phase filter applied to the whole signal at once in the Fourier domain, so `inverse=True` undoes it
-    exactly (to rounding). Natural audio loses about 7 dB per octave above a few hundred Hz (measured on the
-    training corpus); tilting it back gives every band a similar power, which is what a diffusion model with
-    white noise needs (see `NuWaveDenoiser`).
+    A zero-phase filter applied in the Fourier domain to the signal mirrored by `TILT_PAD` samples at each end,
+    then cropped: its end does not wrap into its start, a chunk at a file's edge is filtered like the whole
+    file, and since a zero-phase filter keeps a mirrored signal mirrored, `inverse=True` undoes it exactly (to
+    rounding). Natural audio loses about 7 dB per octave above a few hundred Hz (measured on the training
+    corpus); tilting it back gives every band a similar power, which is what a diffusion model with white noise
+    needs (see `NuWaveDenoiser`).
     """
     if db_per_octave == 0.0:
         return audio
     length = audio.shape[-1]
-    freqs = torch.fft.rfftfreq(length, 1.0 / sample_rate, device=audio.device)
+    pad = min(TILT_PAD, length - 1)
+    padded = length + 2 * pad
+    freqs = torch.fft.rfftfreq(padded, 1.0 / sample_rate, device=audio.device)
     octaves = torch.log2(freqs.clamp_min(corner_hz) / corner_hz)
     gain_db = (db_per_octave * octaves).clamp(max=max_db)
     gains = 10.0 ** ((-gain_db if inverse else gain_db) / 20.0)
-    return torch.fft.irfft(torch.fft.rfft(audio.float()) * gains, n=length).to(audio.dtype)
+    mirrored = torch.nn.functional.pad(audio.float().reshape(-1, 1, length), (pad, pad), mode="reflect")
+    filtered = torch.fft.irfft(torch.fft.rfft(mirrored) * gains, n=padded)[..., pad : pad + length]
+    return filtered.reshape(audio.shape).to(audio.dtype)
 
 
 def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = 0.06) -> torch.Tensor:

@@ -57,6 +57,9 @@ def test_spectral_tilt_raises_high_bands_by_the_slope_and_is_undone_exactly():
     assert abs((band_db(power, 22000, 23000) - band_db(flat, 22000, 23000)) - 36.0) < 0.5  # the cap
     restored = spectral_tilt(tilted, 48000, 7.0, 500.0, 36.0, inverse=True)
     assert torch.allclose(restored, noise, atol=1e-4)
+    # Filtering is local: a slice is tilted like the whole signal away from the slice's ends.
+    part = spectral_tilt(noise[:, 12000:24000], 48000, 7.0, 500.0, 36.0)
+    assert torch.allclose(part[:, 200:-200], tilted[:, 12200:23800], rtol=1e-3, atol=1e-2)
     assert spectral_tilt(noise, 48000, 0.0, 500.0, 36.0) is noise
 
 
