@@ -134,7 +134,7 @@ def test_balance_by_entries_gives_every_data_entry_an_equal_share(tmp_path):
     for name, seconds, entry in (("long", 9.0, 0), ("short_a", 0.5, 1), ("short_b", 0.5, 1)):
         path = tmp_path / f"{name}.npy"
         np.save(path, (0.1 * rng.standard_normal((1, int(seconds * rate)))).astype(np.float32) + entry)
-        files.append(CachedFile(path, 1, int(seconds * rate), rate / 2, entry))
+        files.append(CachedFile(path, 1, int(seconds * rate), rate / 2, rate / 2, entry))
     ranges = DegradationRange(1000.0, 3000.0, 0.0)
 
     def share_of_second_entry(balance):

@@ -119,9 +119,9 @@ class CachedFile:
     path: Path
     channels: int
     frames: int
+    content_hz: float
     trusted_hz: float
     entry: int = 0
-    content_hz: float | None = None
 
 
 def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFile]:
@@ -131,7 +131,7 @@ def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFi
         array = np.load(path, mmap_mode="r")
         content = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
         trusted = cache.sample_rate / 2 if source.lossless else content
-        cached.append(CachedFile(path, array.shape[0], array.shape[1], trusted, source.entry, content))
+        cached.append(CachedFile(path, array.shape[0], array.shape[1], content, trusted, source.entry))
     return cached
 
 
@@ -186,7 +186,7 @@ class SegmentDataset(torch.utils.data.Dataset):
         if peak > 0.99:
             target = target * (0.99 / peak)
         nyquist = self.sample_rate / 2
-        ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * (file.content_hz or file.trusted_hz)),
+        ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * file.content_hz),
                                   self.ranges.codec_probability)
         cond, cutoff = random_degradation(target, self.sample_rate, rng, ranges)
         return {
