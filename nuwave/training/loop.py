@@ -45,8 +45,9 @@ class Progress:
         self.step = int(state["step"])
 
 
-# dB per octave: the long-term spectrum of the training corpus at the working level falls from about -2 dB per
-# STFT bin (relative to the unit-variance noise) below 500 Hz to -35 dB at 8 kHz and -39 dB at 16 kHz.
+# dB per octave: the long-term spectrum of the training corpus at the working level falls from -3 dB per STFT
+# bin (relative to the unit-variance noise) below 500 Hz to -37 dB at 8-10 kHz and -42 dB at 16-20 kHz; tilted,
+# it stays within -2.5 to -8 dB up to 20 kHz (`python scripts/corpus_spectrum.py`, eval/results/corpus_spectrum.md).
 NEW_MODEL_TILT = 7.0
 
 
