@@ -13,6 +13,10 @@ from nuwave import __version__
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "nuwave-base"
 # Mirrors nuwave.schedule.SCHEDULERS (a test keeps them equal) so that --help needs no diffusers import.
 SCHEDULER_NAMES = ("ddim", "dpmsolver++", "unipc", "euler", "heun")
+# Mirrors nuwave.schedule.DEFAULT_TEMPERATURE (a test keeps them equal), for the same reason.
+DEFAULT_TEMPERATURE = 0.15
+TEMPERATURE_HELP = ("0 to 1: how far the result goes from the model's mean estimate (best SNR) towards its full "
+                    "sample (generated detail at full level, own phase).")
 OUTPUT_EXTENSIONS = (".wav", ".flac")
 
 
@@ -62,6 +66,8 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
               help="Container of the files written into an output folder.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(1, 1000), help="Sampler steps.")
 @click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
+@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help=TEMPERATURE_HELP)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
 @click.option("--cutoff", type=click.FloatRange(min=0, min_open=True),
               help="The input's real bandwidth in Hz (default: detected from its spectrum).")
@@ -75,7 +81,7 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, seed, cutoff,
+def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, temperature, seed, cutoff,
              independent_channels, batch_size, chunk_seconds, model, device, overwrite, quiet) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
@@ -105,8 +111,8 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             fail(str(error) if model else f"{error} (the shipped checkpoint is missing; pass --model PATH)")
             sys.exit(1)
         settings = UpsampleSettings(
-            target_rate=sample_rate, num_steps=steps, scheduler=scheduler, seed=seed, cutoff=cutoff,
-            independent_channels=independent_channels, batch_size=batch_size, chunk_seconds=chunk_seconds,
+            target_rate=sample_rate, num_steps=steps, scheduler=scheduler, temperature=temperature, seed=seed,
+            cutoff=cutoff, independent_channels=independent_channels, batch_size=batch_size, chunk_seconds=chunk_seconds,
             subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):
@@ -150,13 +156,16 @@ SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
 @click.option("--steps", default="1,2,4,8,16,32", show_default=True, callback=_parse_steps,
               help="Step counts to evaluate, comma-separated.")
 @click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
+@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help=TEMPERATURE_HELP)
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder (default: eval/results/<suite name>).")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate_command(suite_path, model, baselines_only, steps, scheduler, runs, out, device, quiet) -> None:
+def evaluate_command(suite_path, model, baselines_only, steps, scheduler, temperature, runs, out, device, quiet
+                     ) -> None:
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
     from nuwave.evaluate import Suite, evaluate
     from nuwave.pipeline import ModelError, load_pipeline, resolve_device
@@ -187,14 +196,14 @@ def evaluate_command(suite_path, model, baselines_only, steps, scheduler, runs, 
 
     say = None if quiet else (lambda text: click.echo(f"{suite.name}: {text}", err=True))
     try:
-        records = evaluate(suite, pipe, steps, scheduler, runs, torch_device, keep, say)
+        records = evaluate(suite, pipe, steps, scheduler, runs, torch_device, keep, say, temperature)
     except Exception as error:  # an unreadable reference: name it and stop
         fail(str(error))
         sys.exit(1)
     command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
     model_name = None if pipe is None else str(model or DEFAULT_MODEL)
     paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept,
-                         environment(torch_device), command, scheduler, model_name)
+                         environment(torch_device), command, f"{scheduler}, temperature {temperature:g}", model_name)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
 

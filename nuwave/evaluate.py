@@ -36,6 +36,7 @@ from nuwave.baselines import spectral_band_replication
 from nuwave.degrade import Degradation, resample_poly
 from nuwave.dsp import resample
 from nuwave.metrics import all_metrics
+from nuwave.schedule import DEFAULT_TEMPERATURE
 
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
 
@@ -113,9 +114,11 @@ def evaluate(
     device: str = "cpu",
     keep: Callable[[str, str, int | None, np.ndarray], None] | None = None,
     progress: Callable[[str], None] | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> list[Record]:
     """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
-    first file (for spectrogram figures). `pipe=None` runs the baselines only."""
+    first file (for spectrogram figures). `pipe=None` runs the baselines only. `temperature`: the model's
+    sampling temperature (`NuWavePipeline.__call__`)."""
     from nuwave.upsample import UpsampleSettings, upsample_array
 
     records: list[Record] = []
@@ -142,7 +145,8 @@ def evaluate(
                 for count in steps:
                     for run in range(runs):
                         settings = UpsampleSettings(
-                            target_rate=output_rate, num_steps=count, scheduler=scheduler, seed=run, cutoff=cutoff
+                            target_rate=output_rate, num_steps=count, scheduler=scheduler, temperature=temperature,
+                            seed=run, cutoff=cutoff,
                         )
                         systems.append(
                             ("nuwave", count, run, lambda s=settings: upsample_array(pipe, low[None], low_rate, s)[0])

@@ -13,7 +13,14 @@ from diffusers.utils import BaseOutput
 
 from nuwave.dsp import level_gain, merge_known_band, resample
 from nuwave.models.denoiser import NuWaveDenoiser
-from nuwave.schedule import DEFAULT_SCHEDULER, check_steps, make_sampler
+from nuwave.schedule import (
+    DEFAULT_SCHEDULER,
+    DEFAULT_TEMPERATURE,
+    check_steps,
+    check_temperature,
+    make_sampler,
+    predicted_sample,
+)
 
 AudioArray = Union[np.ndarray, torch.Tensor]
 # A bandwidth this close to the model's Nyquist frequency leaves nothing to generate.
@@ -66,6 +73,7 @@ class NuWavePipeline(DiffusionPipeline):
         target_rate: int = 48000,
         num_inference_steps: int = 8,
         scheduler: str = DEFAULT_SCHEDULER,
+        temperature: float = DEFAULT_TEMPERATURE,
         cutoff: float | None = None,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
@@ -82,6 +90,13 @@ class NuWavePipeline(DiffusionPipeline):
             target_rate: the output's sample rate in Hz.
             num_inference_steps: sampler steps, 1 to 1000.
             scheduler: sampler name, one of `nuwave.schedule.SCHEDULERS`.
+            temperature: 0 to 1. The result is `mean + temperature * (sample - mean)`, where `mean` is the model's
+                posterior-mean estimate (its x0 prediction at the first, pure-noise step; what one step returns)
+                and `sample` the sampler's result. 1 keeps the full sample: the generated band has the reference's
+                level and texture but its own phase, which costs SNR; lower values trade generated detail for
+                waveform fidelity. For a Gaussian posterior this is sampling at that temperature; in general the
+                estimators on the distortion-perception frontier interpolate between the MMSE estimate and a
+                sample of the right distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
             cutoff: the input's real bandwidth in Hz (default: its Nyquist frequency, `sample_rate / 2`).
             generator: seeds the initial noise; the same seed gives the same audio.
             noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
@@ -95,6 +110,7 @@ class NuWavePipeline(DiffusionPipeline):
             `NuWaveOutput` whose audio has the input's layout and `round(T * target_rate / sample_rate)` samples.
         """
         check_steps(num_inference_steps)
+        check_temperature(temperature)
         sampler = make_sampler(scheduler, self.scheduler)
         batch, lead, is_torch = _as_batch(audio)
         num_items, channels, length = batch.shape
@@ -119,8 +135,8 @@ class NuWavePipeline(DiffusionPipeline):
         else:
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             result = self._sample(
-                cond, band, channels, num_inference_steps, sampler, generator, noise, level, shared_channel_noise,
-                callback,
+                cond, band, channels, num_inference_steps, sampler, temperature, generator, noise, level,
+                shared_channel_noise, callback,
             )
             evaluations = len(sampler.timesteps)
             if keep_known_band:
@@ -137,7 +153,8 @@ class NuWavePipeline(DiffusionPipeline):
         )
 
     def _sample(
-        self, cond, band, channels, num_steps, sampler, generator, noise, level, shared_channel_noise, callback
+        self, cond, band, channels, num_steps, sampler, temperature, generator, noise, level, shared_channel_noise,
+        callback,
     ):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
@@ -157,12 +174,17 @@ class NuWavePipeline(DiffusionPipeline):
         sampler.set_timesteps(num_steps, device=self.device)
         sample = noise * sampler.init_noise_sigma
         dtype = self.denoiser.dtype
+        mean = None
         for index, timestep in enumerate(sampler.timesteps):
             model_input = sampler.scale_model_input(sample, timestep)
             prediction = self.denoiser(model_input.to(dtype), cond.to(dtype), band, timestep).float()
+            if mean is None:
+                mean = predicted_sample(self.scheduler, prediction, model_input.float(), timestep)
             sample = sampler.step(prediction, timestep, sample).prev_sample
             if callback is not None:
                 callback(index + 1, len(sampler.timesteps))
+        if temperature < 1.0:
+            sample = mean + temperature * (sample.float() - mean)
         return self.denoiser.unwhiten(sample.float()) / gain
 
 

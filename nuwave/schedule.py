@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from diffusers import (
     DDIMScheduler,
     DPMSolverMultistepScheduler,
@@ -35,6 +36,8 @@ SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "heun": (HeunDiscreteScheduler, {}),
 }
 DEFAULT_SCHEDULER = "dpmsolver++"
+# How far the output goes from the model's posterior mean towards its full sample (`NuWavePipeline.__call__`).
+DEFAULT_TEMPERATURE = 0.15
 
 
 def default_noise_schedule() -> DDIMScheduler:
@@ -64,3 +67,31 @@ def check_steps(num_steps: int) -> int:
     if not isinstance(num_steps, int) or not 1 <= num_steps <= MAX_STEPS:
         raise ValueError(f"the number of steps must be an integer from 1 to {MAX_STEPS}, got {num_steps!r}")
     return num_steps
+
+
+def predicted_sample(
+    noise_schedule: SchedulerMixin, model_output: torch.Tensor, noisy: torch.Tensor, timestep
+) -> torch.Tensor:
+    """The denoiser's estimate of the clean sample x0 from its output at `timestep` (any of the three targets).
+
+    `noisy` is the variance-preserving model input `alpha_t * x0 + sigma_t * eps` (what `scale_model_input`
+    returns, for every scheduler here). At the first, pure-noise timestep the noise says nothing about x0, so
+    this estimate is the model's posterior mean E[x0 | condition]."""
+    alphas = noise_schedule.alphas_cumprod.to(noisy.device)
+    alpha_bar = alphas[int(round(float(timestep)))].to(noisy.dtype)
+    alpha, sigma = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    kind = noise_schedule.config.prediction_type
+    if kind == "v_prediction":
+        return alpha * noisy - sigma * model_output
+    if kind == "epsilon":
+        return (noisy - sigma * model_output) / alpha
+    if kind == "sample":
+        return model_output
+    raise ValueError(f"unknown prediction type {kind!r}")
+
+
+def check_temperature(temperature: float) -> float:
+    """Validate a sampling temperature (0 to 1)."""
+    if not isinstance(temperature, (int, float)) or not 0.0 <= float(temperature) <= 1.0:
+        raise ValueError(f"the temperature must be a number from 0 to 1, got {temperature!r}")
+    return float(temperature)

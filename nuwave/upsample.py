@@ -19,7 +19,7 @@ from nuwave.audio_io import AudioError, AudioInfo, atomic_writer, output_format,
 from nuwave.bandwidth import SpectrumAccumulator, detect_cutoff
 from nuwave.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.dsp import MERGE_HOP, resample
-from nuwave.schedule import DEFAULT_SCHEDULER
+from nuwave.schedule import DEFAULT_SCHEDULER, DEFAULT_TEMPERATURE
 
 READ_BLOCK = 1 << 16
 MIN_SECONDS = 0.05
@@ -36,6 +36,7 @@ class UpsampleSettings:
     target_rate: int = 48000
     num_steps: int = 8
     scheduler: str = DEFAULT_SCHEDULER
+    temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
     cutoff: float | None = None
     independent_channels: bool = False
@@ -164,6 +165,7 @@ def generate(
             target_rate=settings.target_rate,
             num_inference_steps=settings.num_steps,
             scheduler=settings.scheduler,
+            temperature=settings.temperature,
             cutoff=cutoff,
             noise=noise,
             level=level,

@@ -1,5 +1,5 @@
 """The README's headline table from committed benchmark reports: per setting, sinc against nuwave at a step
-count (LSD, its ratio to sinc's, LSD-HF, SNR, RTF), mean ± std over the report's seeds.
+count (LSD, its ratio to sinc's, LSD-HF, SNR and its difference to sinc's, RTF), mean ± std over the report's seeds.
 
     python scripts/headline.py eval/results/speech/results.json eval/results/music/results.json --steps 8
 """
@@ -17,8 +17,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     print(f"| suite | input | sinc LSD | nuwave LSD ({args.steps} steps) | ratio | sinc LSD-HF | nuwave LSD-HF "
-          "| sinc SNR (dB) | nuwave SNR (dB) | nuwave RTF |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| sinc SNR (dB) | nuwave SNR (dB) | SNR - sinc (dB) | nuwave RTF |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.results:
         results = json.loads(path.read_text())
         rows = {(r["condition"], r["system"], r["steps"]): r for r in results["summary"]}
@@ -32,7 +32,7 @@ def main() -> None:
             print(f"| {results['suite']} | {condition}{note} "
                   f"| {base['lsd']:.3f} | {model['lsd']:.3f} ± {model['lsd_std']:.3f} | {model['lsd'] / base['lsd']:.2f} "
                   f"| {base['lsd_hf']:.3f} | {model['lsd_hf']:.3f} | {base['snr']:.2f} | {model['snr']:.2f} ± "
-                  f"{model['snr_std']:.2f} | {model['rtf']:.3f} |")
+                  f"{model['snr_std']:.2f} | {model['snr'] - base['snr']:+.2f} | {model['rtf']:.3f} |")
 
 
 if __name__ == "__main__":

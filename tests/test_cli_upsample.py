@@ -8,7 +8,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
-from nuwave.schedule import SCHEDULERS
+from nuwave.schedule import DEFAULT_TEMPERATURE, SCHEDULERS
 from tests.conftest import tone_mix
 
 
@@ -30,8 +30,9 @@ def error_lines(result):
     return [line for line in result.stderr.splitlines() if line.startswith("nuwave: error:")]
 
 
-def test_scheduler_names_match_the_library():
+def test_scheduler_names_and_default_temperature_match_the_library():
     assert cli.SCHEDULER_NAMES == tuple(SCHEDULERS)
+    assert cli.DEFAULT_TEMPERATURE == DEFAULT_TEMPERATURE
 
 
 @pytest.mark.parametrize(
@@ -202,12 +203,24 @@ def test_cutoff_above_nyquist_is_refused(tmp_path, tiny_model_dir):
     assert str(source) in error_lines(result)[0]
 
 
-@pytest.mark.parametrize("args", [["--scheduler", "nope"], ["--steps", "0"], ["--steps", "1001"]])
+@pytest.mark.parametrize("args", [["--scheduler", "nope"], ["--steps", "0"], ["--steps", "1001"],
+                                  ["--temperature", "1.5"], ["--temperature", "-0.5"]])
 def test_bad_sampler_options_fail_at_parse_time(tmp_path, tiny_model_dir, args):
     source = write(tmp_path / "in.wav")
     result = run(source, "-o", tmp_path / "out.wav", "--model", tiny_model_dir, *args)
     assert result.exit_code == 2 and "Invalid value" in result.stderr
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_temperature_reaches_the_sampler(tmp_path, tiny_model_dir):
+    source = write(tmp_path / "in.wav")
+    outputs = {}
+    for value in ("0", "1"):
+        result = run(source, "-o", tmp_path / f"t{value}.wav", "--model", tiny_model_dir, "--steps", "3",
+                     "--temperature", value)
+        assert result.exit_code == 0, result.stderr
+        outputs[value] = sf.read(str(tmp_path / f"t{value}.wav"))[0]
+    assert outputs["0"].shape == outputs["1"].shape and not np.allclose(outputs["0"], outputs["1"], atol=1e-3)
 
 
 def test_missing_or_corrupt_model_folder(tmp_path, tiny_model_dir):

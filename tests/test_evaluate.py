@@ -41,5 +41,7 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert f"## {condition}" in report
     assert "| nuwave | 2 |" in report and "| sinc | - |" in report and "| sbr | - |" in report and " ± " in report
     assert "Produced by `nuwave eval" in report
+    assert results["scheduler"] == f"dpmsolver++, temperature {cli.DEFAULT_TEMPERATURE:g}"
+    assert f"sampler: dpmsolver++, temperature {cli.DEFAULT_TEMPERATURE:g}" in report
     for row in results["summary"]:
         assert np.isfinite(row["lsd"]) and row["rtf"] >= 0

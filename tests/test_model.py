@@ -69,3 +69,20 @@ def test_denoiser_whiten_is_its_config_tilt():
     assert torch.equal(plain.whiten(audio), audio)
     assert not torch.allclose(tilted.whiten(audio), audio)
     assert torch.allclose(tilted.unwhiten(tilted.whiten(audio)), audio, atol=1e-4)
+
+
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon", "sample"])
+def test_predicted_sample_recovers_x0_from_each_target(prediction_type):
+    from diffusers import DDIMScheduler
+
+    from nuwave.schedule import predicted_sample
+
+    schedule = DDIMScheduler(beta_schedule="squaredcos_cap_v2", prediction_type=prediction_type)
+    generator = torch.Generator().manual_seed(0)
+    clean, noise = torch.randn(2, 1, 64, generator=generator), torch.randn(2, 1, 64, generator=generator)
+    for step in (10, 500, 900):
+        timestep = torch.tensor([step])
+        noisy = schedule.add_noise(clean, noise, timestep)
+        target = {"v_prediction": schedule.get_velocity(clean, noise, timestep), "epsilon": noise,
+                  "sample": clean}[prediction_type]
+        torch.testing.assert_close(predicted_sample(schedule, target, noisy, step), clean, atol=1e-3, rtol=1e-3)

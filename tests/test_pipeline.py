@@ -113,6 +113,8 @@ def test_full_band_input_is_only_resampled(tiny_pipeline):
         ({"num_inference_steps": 1001}, "steps"),
         ({"scheduler": "nope"}, "unknown scheduler"),
         ({"cutoff": 9000}, "Nyquist"),
+        ({"temperature": 1.5}, "temperature"),
+        ({"temperature": -0.1}, "temperature"),
     ],
 )
 def test_bad_arguments_are_refused(tiny_pipeline, kwargs, message):
@@ -131,3 +133,18 @@ def test_progress_callback_reports_every_step(tiny_pipeline):
     calls = []
     tiny_pipeline(tone_mix(16000, 0.1), 16000, num_inference_steps=3, callback=lambda i, n: calls.append((i, n)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_temperature_zero_is_the_one_step_mean_and_blends_linearly_to_the_sample(tiny_pipeline):
+    audio = tone_mix(16000, 0.5)
+
+    def run(steps, temperature):
+        return tiny_pipeline(audio, 16000, num_inference_steps=steps, temperature=temperature,
+                             generator=seeded(3)).audios
+
+    mean, sample, half = run(6, 0.0), run(6, 1.0), run(6, 0.5)
+    # The x0 estimate at the first, pure-noise step is what a one-step sampler returns.
+    np.testing.assert_allclose(mean, run(1, 1.0), atol=1e-5)
+    assert not np.allclose(mean, sample, atol=1e-3)
+    # Everything after the blend (untilting, merging the known band, resampling) is linear.
+    np.testing.assert_allclose(half, mean + 0.5 * (sample - mean), atol=1e-5)
