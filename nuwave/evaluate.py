@@ -91,6 +91,7 @@ class Record:
     seconds: float
     duration: float
     metrics: dict = field(default_factory=dict)
+    cutoff: float | None = None  # Hz: the input's Nyquist frequency, or the cutoff detected in a codec's output
 
 
 def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = ()) -> np.ndarray:
@@ -157,7 +158,7 @@ def evaluate(
                 seconds = time.perf_counter() - start
                 values = all_metrics(torch.from_numpy(output).to(device), target, 2 * cutoff, output_rate)
                 records.append(Record(name, system, count, run, str(path), seconds, duration,
-                                      {k: float(v[0]) for k, v in values.items()}))
+                                      {k: float(v[0]) for k, v in values.items()}, float(cutoff)))
                 if keep is not None and index == 0 and run == 0:
                     keep(name, system, count, output)
             if keep is not None and index == 0:

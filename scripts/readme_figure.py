@@ -5,7 +5,7 @@ excerpt (16 kHz input, 48 kHz output) and one held-out music excerpt (22.05 kHz 
 
 The speech excerpt is the speech example's material (the first files of data/speech_benchmark.txt, joined);
 the music one the first openttd-openmsx excerpt of data/music_benchmark.txt. Standard degradation, 8 steps,
-dpmsolver++, seed 0.
+dpmsolver++, seed 0, at the default temperature and at temperature 1 (the full sample).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from make_examples import first, joined  # noqa: E402
 from nuwave.audio_io import read_audio  # noqa: E402
 from nuwave.degrade import Degradation, resample_poly  # noqa: E402
 from nuwave.pipeline import load_pipeline  # noqa: E402
+from nuwave.schedule import DEFAULT_TEMPERATURE  # noqa: E402
 from nuwave.upsample import UpsampleSettings, upsample_array  # noqa: E402
 
 
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--model", default="checkpoints/nuwave-base")
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--temperatures", default=f"{DEFAULT_TEMPERATURE:g},1")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
     pipe = load_pipeline(args.model, "cpu")
@@ -42,14 +44,17 @@ def main() -> None:
     music, music_rate = read_audio(first(args.data / "music_benchmark.txt", "excerpts/audio/openttd-openmsx/"))
     rows = [("speech, 16 kHz -> 48 kHz", speech[0], 48000, 16000),
             ("music, 22.05 kHz -> 44.1 kHz", music.mean(axis=0), music_rate, 22050)]
-    columns = ["reference", "input, at its own rate", "sinc", f"nuwave, {args.steps} steps"]
-    figure, axes = plt.subplots(len(rows), len(columns), figsize=(16, 6.4), squeeze=False)
+    temperatures = [float(item) for item in args.temperatures.split(",")]
+    columns = ["reference", "input, at its own rate", "sinc"] + [
+        f"nuwave, {args.steps} steps, temperature {temperature:g}" for temperature in temperatures]
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(4 * len(columns), 6.4), squeeze=False)
     for row, (title, reference, rate, low_rate) in enumerate(rows):
         low, _ = Degradation("standard", low_rate).apply(reference, rate)
         sinc = resample_poly(low, low_rate, rate, reference.size)
-        model = upsample_array(pipe, low[None], low_rate, UpsampleSettings(target_rate=rate, num_steps=args.steps,
-                                                                           cutoff=low_rate / 2))[0][0]
-        shown = [(reference, rate), (low, low_rate), (sinc, rate), (model, rate)]
+        models = [upsample_array(pipe, low[None], low_rate, UpsampleSettings(
+            target_rate=rate, num_steps=args.steps, temperature=temperature, cutoff=low_rate / 2))[0][0]
+            for temperature in temperatures]
+        shown = [(reference, rate), (low, low_rate), (sinc, rate)] + [(model, rate) for model in models]
         for col, (name, (audio, audio_rate)) in enumerate(zip(columns, shown)):
             freqs, times, power = signal.spectrogram(audio, audio_rate, nperseg=1024, noverlap=768)
             axis = axes[row][col]

@@ -36,6 +36,8 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert (condition, "sinc", None) in rows or condition == "mp3"
     assert len(results["records"]) == 2 * (4 * (3 + 2 * 2) + (2 + 2 * 2))
     assert {"torch", "device", "commit"} <= set(results["environment"])
+    cutoffs = {r["condition"]: r["cutoff"] for r in results["records"] if r["condition"].startswith("standard")}
+    assert cutoffs == {"standard-12k": 6000.0, "standard-16k": 8000.0}
     report = (out / "report.md").read_text()
     for condition in conditions:
         assert f"## {condition}" in report
