@@ -112,8 +112,8 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             sys.exit(1)
         settings = UpsampleSettings(
             target_rate=sample_rate, num_steps=steps, scheduler=scheduler, temperature=temperature, seed=seed,
-            cutoff=cutoff, independent_channels=independent_channels, batch_size=batch_size, chunk_seconds=chunk_seconds,
-            subtype=subtype,
+            cutoff=cutoff, independent_channels=independent_channels, batch_size=batch_size,
+            chunk_seconds=chunk_seconds, subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):
             try:
@@ -144,9 +144,6 @@ def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
     return steps
 
 
-SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
-
-
 @main.command(name="eval")
 @click.option("--suite", "suite_path", required=True,
               help="A suite JSON file, or the name of one in eval/suites/.")
@@ -167,13 +164,11 @@ SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
 def evaluate_command(suite_path, model, baselines_only, steps, scheduler, temperature, runs, out, device, quiet
                      ) -> None:
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
-    from nuwave.evaluate import Suite, evaluate
+    from nuwave.evaluate import Suite, evaluate, suite_file
     from nuwave.pipeline import ModelError, load_pipeline, resolve_device
     from nuwave.report import environment, write_report
 
-    path = Path(suite_path)
-    if not path.is_file() and (SUITES / f"{suite_path}.json").is_file():
-        path = SUITES / f"{suite_path}.json"
+    path = suite_file(suite_path)
     try:
         suite = Suite.load(path)
     except (OSError, ValueError, KeyError) as error:

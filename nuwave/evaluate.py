@@ -39,6 +39,16 @@ from nuwave.metrics import all_metrics
 from nuwave.schedule import DEFAULT_TEMPERATURE
 
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
+# The committed suites, found by name (`nuwave eval --suite speech`).
+SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
+
+
+def suite_file(name: str) -> Path:
+    """A suite JSON path as given, or, when no such file exists, the committed suite of that name."""
+    path = Path(name)
+    if not path.is_file() and (SUITES / f"{name}.json").is_file():
+        return SUITES / f"{name}.json"
+    return path
 
 
 @dataclass(frozen=True)

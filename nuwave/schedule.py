@@ -78,7 +78,7 @@ def predicted_sample(
     returns, for every scheduler here). At the first, pure-noise timestep the noise says nothing about x0, so
     this estimate is the model's posterior mean E[x0 | condition]."""
     alphas = noise_schedule.alphas_cumprod.to(noisy.device)
-    alpha_bar = alphas[int(round(float(timestep)))].to(noisy.dtype)
+    alpha_bar = alphas[round(float(timestep))].to(noisy.dtype)
     alpha, sigma = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
     kind = noise_schedule.config.prediction_type
     if kind == "v_prediction":

@@ -15,7 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
 TEMPERATURES = (0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
@@ -29,14 +28,14 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
 
-    from nuwave.evaluate import Suite, evaluate, summarise
+    from nuwave.evaluate import Suite, evaluate, suite_file, summarise
     from nuwave.pipeline import load_pipeline
 
     temperatures = [float(item) for item in args.temperatures.split(",")]
     pipe = load_pipeline(args.model, "cpu")
     curves: dict[tuple[str, str], dict] = {}
     for name in args.suite:
-        suite = Suite.load(SUITES / f"{name}.json" if (SUITES / f"{name}.json").is_file() else Path(name))
+        suite = Suite.load(suite_file(name))
         for temperature in temperatures:
             rows = summarise(evaluate(suite, pipe, (args.steps,), runs=args.runs, temperature=temperature))
             for row in rows:
