@@ -3,7 +3,9 @@
 No audio is committed; `scripts/prepare_data.py` runs this recipe. Each source names a package, which of its
 files to take, how far up its content can be trusted (lossy sources), and whether it is speech or music. MIDI
 files are rendered with fluidsynth at 44.1 kHz (the soundfonts' samples stop there) under a time limit, after
-an "all notes off / all sound off" is appended, so a stuck looped note cannot render for ever.
+an "all notes off / all sound off" is appended, so a stuck looped note cannot render for ever. Their drums (MIDI
+channel 10) play on the recorded kits of `avldrums.lv2-soundfont`: each kit's one preset is moved to the General
+MIDI percussion bank (`as_percussion_kit`) and loaded above the instrument soundfont, so channel 10 finds it first.
 
 Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not
 high-resolution material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source package,
@@ -65,6 +67,9 @@ SOUNDFONTS = {
     "musescore-general-soundfont-lossless": "MuseScore_General_Full.sf2",
     "fluid-soundfont-gm": "FluidR3_GM.sf2",
 }
+# Real drum kits for MIDI channel 10, in turn; each sf2 holds one kit at bank 0, program 0.
+DRUM_KITS = ("avldrums.lv2-soundfont", ("Black_Pearl_4_LV2.sf2", "Red_Zeppelin_4_LV2.sf2"))
+PERCUSSION_BANK = 128
 # The end of every rendered MIDI file: controller 123 (all notes off) and 120 (all sound off) on all channels.
 ALL_OFF = b"".join(bytes([0x00, 0xB0 | ch, 123, 0, 0x00, 0xB0 | ch, 120, 0]) for ch in range(16))
 
@@ -77,7 +82,7 @@ def fetch(package: str, folder: Path) -> Path:
     debs = folder / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
-    deb = sorted(debs.glob(f"{package}_*.deb"))[-1]
+    deb = max(debs.glob(f"{package}_*.deb"))
     tree.mkdir(parents=True)
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
     return tree
@@ -111,13 +116,44 @@ def with_all_notes_off(midi: bytes) -> bytes:
     return body[: start + 4] + length.to_bytes(4, "big") + body[start + 8 :]
 
 
-def render_midi(midi: Path, soundfont: Path, out: Path) -> bool:
-    """Render with fluidsynth to a 44.1 kHz stereo WAV under a time limit; False when it failed or ran over."""
+def riff_chunks(data: bytes, start: int, end: int):
+    """(id, payload start, payload size) of the RIFF chunks in data[start:end] (sizes little-endian, padded to even)."""
+    while start + 8 <= end:
+        size = int.from_bytes(data[start + 4 : start + 8], "little")
+        yield data[start : start + 4], start + 8, size
+        start += 8 + size + (size & 1)
+
+
+def as_percussion_kit(soundfont: bytes) -> bytes:
+    """The SoundFont 2 file with every preset moved to the percussion bank (128), where MIDI channel 10 looks.
+
+    Preset headers (`phdr` in the `pdta` list) are 38-byte records: name (20 bytes), program (2), bank (2), then
+    indices; the last record (EOP) only terminates the list and is left alone.
+    """
+    if soundfont[:4] != b"RIFF" or soundfont[8:12] != b"sfbk":
+        raise ValueError("not a SoundFont 2 file")
+    patched = bytearray(soundfont)
+    for chunk, start, size in riff_chunks(soundfont, 12, len(soundfont)):
+        if chunk == b"LIST" and soundfont[start : start + 4] == b"pdta":
+            for inner, payload, length in riff_chunks(soundfont, start + 4, start + size):
+                if inner == b"phdr":
+                    for record in range(payload, payload + length - 38, 38):
+                        patched[record + 22 : record + 24] = PERCUSSION_BANK.to_bytes(2, "little")
+                    return bytes(patched)
+    raise ValueError("SoundFont has no preset headers")
+
+
+def render_midi(midi: Path, soundfonts: list[Path], out: Path) -> bool:
+    """Render with fluidsynth to a 44.1 kHz stereo WAV under a time limit; False when it failed or ran over.
+
+    Later soundfonts sit above earlier ones: a preset is taken from the last one that has it.
+    """
     fixed = out.with_suffix(".mid")
     fixed.write_bytes(with_all_notes_off(midi.read_bytes()))
     try:
         subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(RENDER_RATE), "-F", str(out),
-                        str(soundfont), str(fixed)], check=True, capture_output=True, timeout=RENDER_SECONDS_LIMIT)
+                        *map(str, soundfonts), str(fixed)], check=True, capture_output=True,
+                       timeout=RENDER_SECONDS_LIMIT)
     except (subprocess.SubprocessError, OSError):
         out.unlink(missing_ok=True)
         return False
@@ -184,7 +220,7 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
     """Run the recipe into `folder`; returns the manifest path."""
     folder = Path(folder)
     audio_root = folder / "audio"
-    fonts = {}
+    fonts, kits = {}, []
     if any(s.midi for s in sources):
         if shutil.which("fluidsynth") is None:
             raise RuntimeError("fluidsynth is needed to render the MIDI sources: apt-get install fluidsynth")
@@ -192,6 +228,14 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
             found = list(fetch(package, folder).rglob(name))
             if found:
                 fonts[package] = found[0]
+        package, names = DRUM_KITS
+        tree = fetch(package, folder)
+        for name in names:
+            kit = folder / "soundfonts" / f"percussion_{name}"
+            if not kit.exists():
+                kit.parent.mkdir(parents=True, exist_ok=True)
+                kit.write_bytes(as_percussion_kit(next(tree.rglob(name)).read_bytes()))
+            kits.append(kit)
     entries = []
     for source in sources:
         tree = fetch(source.package, folder)
@@ -207,8 +251,9 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
             if not out.exists():
                 if source.midi:
                     font = list(fonts.values())[index % len(fonts)]
+                    kit = kits[index // len(fonts) % len(kits)]
                     wav = out.with_suffix(".wav")
-                    if not render_midi(path, font, wav):
+                    if not render_midi(path, [font, kit], wav):
                         continue
                     done = to_flac(wav, out)
                     wav.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 """The pure parts of the corpus recipe (fetching and rendering need apt and fluidsynth, not run in CI)."""
 
-from nuwave.corpus import ALL_OFF, SOURCES, split_of, with_all_notes_off
+import pytest
+
+from nuwave.corpus import ALL_OFF, DRUM_KITS, PERCUSSION_BANK, SOURCES, as_percussion_kit, split_of, with_all_notes_off
 
 
 def minimal_midi() -> bytes:
@@ -18,6 +20,40 @@ def test_all_notes_off_is_inserted_before_the_end_of_track():
     assert track.endswith(b"\x00\xff\x2f\x00") and ALL_OFF in track
 
 
+def chunk(name: bytes, payload: bytes) -> bytes:
+    return name + len(payload).to_bytes(4, "little") + payload + b"\0" * (len(payload) & 1)
+
+
+def preset(name: bytes, program: int, bank: int) -> bytes:
+    return name.ljust(20, b"\0") + program.to_bytes(2, "little") + bank.to_bytes(2, "little") + bytes(14)
+
+
+def minimal_soundfont(*presets: bytes) -> bytes:
+    info = chunk(b"LIST", b"INFO" + chunk(b"ifil", bytes([2, 0, 4, 0])) + chunk(b"INAM", b"kit\0\0"))
+    samples = chunk(b"LIST", b"sdta" + chunk(b"smpl", bytes(7)))  # odd size: padded
+    headers = chunk(b"LIST", b"pdta" + chunk(b"phdr", b"".join(presets) + preset(b"EOP", 0, 0))
+                    + chunk(b"pbag", bytes(8)))
+    return chunk(b"RIFF", b"sfbk" + info + samples + headers)
+
+
+def test_percussion_kit_moves_every_preset_to_the_percussion_bank_and_nothing_else():
+    original = minimal_soundfont(preset(b"Black_Pearl", 0, 0), preset(b"Brushes", 1, 0))
+    patched = as_percussion_kit(original)
+    assert len(patched) == len(original)
+    records = patched.find(b"phdr") + 8
+    banks = [int.from_bytes(patched[records + 38 * i + 22 : records + 38 * i + 24], "little") for i in range(3)]
+    assert banks == [PERCUSSION_BANK, PERCUSSION_BANK, 0]  # the terminal EOP record stays as it was
+    changed = [i for i in range(len(original)) if original[i] != patched[i]]
+    assert changed == [records + 22, records + 38 + 22]
+
+
+def test_percussion_kit_refuses_what_is_not_a_soundfont():
+    with pytest.raises(ValueError, match="SoundFont"):
+        as_percussion_kit(b"RIFF\0\0\0\0WAVEfmt ")
+    with pytest.raises(ValueError, match="preset headers"):
+        as_percussion_kit(chunk(b"RIFF", b"sfbk" + chunk(b"LIST", b"INFO")))
+
+
 def test_split_is_by_file_name_and_stable():
     names = [f"pkg/file{i}.wav" for i in range(400)]
     splits = [split_of(name) for name in names]
@@ -27,6 +63,7 @@ def test_split_is_by_file_name_and_stable():
 
 def test_recipe_names_the_sources_of_the_issue():
     packages = {source.package for source in SOURCES}
+    assert DRUM_KITS[0] == "avldrums.lv2-soundfont"
     assert {"openttd-openmsx", "simutrans-data", "megaglest-data", "hydrogen-drumkits"} <= packages
     assert {"warzone2100-music", "klettres-data", "ktuberling-data"}.isdisjoint(packages)
 
