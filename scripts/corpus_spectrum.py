@@ -19,24 +19,27 @@ import torch
 
 from nuwave.degrade import DegradationRange
 from nuwave.dsp import level_gain, spectral_tilt
+from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
+from nuwave.training.loop import NEW_MODEL_TILT
 
 BAND_EDGES_HZ = [0, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 16000, 20000, 22000, 24000]
 
 
 def main() -> None:
+    model = NuWaveDenoiser(tilt_db_per_octave=NEW_MODEL_TILT).config  # what a new model trains with
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", action="append", default=None,
                         help="manifests (default: data/speech_train.jsonl and data/music_train.jsonl)")
     parser.add_argument("--cache", default="runs/nuwave-base/cache", help="the training run's audio cache")
     parser.add_argument("--segments", type=int, default=300)
-    parser.add_argument("--tilt", type=float, default=7.0, help="dB per octave")
-    parser.add_argument("--corner", type=float, default=500.0, help="Hz")
-    parser.add_argument("--max-db", type=float, default=36.0)
+    parser.add_argument("--tilt", type=float, default=model.tilt_db_per_octave, help="dB per octave")
+    parser.add_argument("--corner", type=float, default=model.tilt_corner_hz, help="Hz")
+    parser.add_argument("--max-db", type=float, default=model.tilt_max_db)
     args = parser.parse_args()
     config = TrainConfig(data=args.data or ["data/speech_train.jsonl", "data/music_train.jsonl"])
-    rate, n_fft = 48000, 1024
+    rate, n_fft = model.sample_rate, model.n_fft
     train_sources, _ = split_files(index_sources(config.data), config.validation_fraction, config.seed)
     files = prepare_files(train_sources, AudioCache(Path(args.cache), rate, config.stereo))
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
@@ -48,7 +51,7 @@ def main() -> None:
         item = dataset[index]
         audio = (item["target"] * level_gain(item["cond"][None])[0])[0]
         for total, signal in ((plain, audio), (tilted, spectral_tilt(audio, rate, args.tilt, args.corner, args.max_db))):
-            spectrum = torch.stft(signal, n_fft, 256, window=window, normalized=True, return_complex=True)
+            spectrum = torch.stft(signal, n_fft, model.hop_length, window=window, normalized=True, return_complex=True)
             total += spectrum.abs().square().mean(-1).double().numpy() / args.segments
     freqs = np.linspace(0, rate / 2, n_fft // 2 + 1)
     print(f"Mean power per STFT bin, dB relative to the diffusion noise; {args.segments} training segments; tilt "
