@@ -53,8 +53,8 @@ def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float,
     then cropped: its end does not wrap into its start, a chunk at a file's edge is filtered like the whole
     file, and since a zero-phase filter keeps a mirrored signal mirrored, `inverse=True` undoes it exactly (to
     rounding). Natural audio loses about 7 dB per octave above a few hundred Hz (the training corpus:
-    `scripts/corpus_spectrum.py`); tilting it back gives every band a similar power, which is what a diffusion model with white noise
-    needs (see `NuWaveDenoiser`).
+    `scripts/corpus_spectrum.py`); tilting it back gives every band a similar power, which is what a diffusion
+    model with white noise needs (see `NuWaveDenoiser`).
     """
     if db_per_octave == 0.0:
         return audio

@@ -8,9 +8,10 @@ exact input length. The backbone is a stack of ConvNeXt blocks (depthwise tempor
 whose normalisation is modulated (AdaLN) by an embedding of the noise level and of the input's bandwidth.
 
 Why the diffusion runs on a tilted waveform: natural audio falls about 7 dB per octave, so at the working level
-the band from 8 to 20 kHz lies 35-42 dB below the unit-variance noise in every STFT bin (the training corpus:
-`python scripts/corpus_spectrum.py`, eval/results/corpus_spectrum.md). At the noise levels a few-step sampler visits, that band is invisible, and the best a model can do is
-predict its conditional mean, a band far too quiet. The model therefore works on `whiten(audio)`: the waveform
+the band from 8 to 20 kHz lies 36-40 dB below the unit-variance noise in every STFT bin (the training corpus:
+`python scripts/corpus_spectrum.py`, eval/results/corpus_spectrum.md). At the noise levels a few-step sampler
+visits, that band is invisible, and the best a model can do is predict its conditional mean, a band far too
+quiet. The model therefore works on `whiten(audio)`: the waveform
 raised by `tilt_db_per_octave` per octave above `tilt_corner_hz` (at most `tilt_max_db`), where every band
 has a similar power; the pipeline samples in that domain and undoes the tilt exactly at the end. A tilt of 0
 is the plain waveform.
