@@ -172,7 +172,9 @@ def to_flac(source: Path, out: Path) -> bool:
         return False
     audio, rate = read_audio(source)
     subtype = "PCM_24" if info.subtype in ("PCM_24", "PCM_32", "FLOAT", "DOUBLE") else "PCM_16"
-    sf.write(str(out), np.clip(audio.T, -1, 1), rate, subtype=subtype)
+    partial = out.with_suffix(".part.flac")
+    sf.write(str(partial), np.clip(audio.T, -1, 1), rate, subtype=subtype)
+    partial.replace(out)  # `build` skips files that exist: never leave a half-written one under the final name
     return True
 
 
@@ -233,8 +235,13 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
         for name in names:
             kit = folder / "soundfonts" / f"percussion_{name}"
             if not kit.exists():
+                found = sorted(tree.rglob(name))
+                if not found:
+                    raise RuntimeError(f"{package} has no {name}")
                 kit.parent.mkdir(parents=True, exist_ok=True)
-                kit.write_bytes(as_percussion_kit(next(tree.rglob(name)).read_bytes()))
+                partial = kit.with_suffix(".part")
+                partial.write_bytes(as_percussion_kit(found[0].read_bytes()))
+                partial.replace(kit)
             kits.append(kit)
     entries = []
     for source in sources:
