@@ -71,7 +71,10 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
 @click.option("--cutoff", type=click.FloatRange(min=0, min_open=True),
               help="The input's real bandwidth in Hz (default: detected from its spectrum).")
-@click.option("--independent-channels", is_flag=True, help="Give each channel its own noise seed.")
+@click.option("--channel-mode", default="mid-side", show_default=True,
+              type=click.Choice(["mid-side", "independent", "shared"]),
+              help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
+              "independent: every channel its own noise; shared: every channel the same noise.")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
 @click.option("--chunk-seconds", default=10.0, show_default=True, type=click.FloatRange(1.0, 600.0),
@@ -82,7 +85,7 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, temperature, seed, cutoff,
-             independent_channels, batch_size, chunk_seconds, model, device, overwrite, quiet) -> None:
+             channel_mode, batch_size, chunk_seconds, model, device, overwrite, quiet) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
         raise click.UsageError("several inputs need an output folder, not a file name")
@@ -112,7 +115,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             sys.exit(1)
         settings = UpsampleSettings(
             target_rate=sample_rate, num_steps=steps, scheduler=scheduler, temperature=temperature, seed=seed,
-            cutoff=cutoff, independent_channels=independent_channels, batch_size=batch_size,
+            cutoff=cutoff, channel_mode=channel_mode, batch_size=batch_size,
             chunk_seconds=chunk_seconds, subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):

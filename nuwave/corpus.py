@@ -22,6 +22,7 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +53,18 @@ class Source:
     kind: str
     trusted_hz: float | None = None
     midi: bool = False
+    # A zip archive inside the package (e.g. a game's .pk3) and the members of it to take (patterns on the
+    # member's path); the patterns above then select among those.
+    archive: str | None = None
+    members: tuple[str, ...] = ()
 
 
 SOURCES = (
     Source("megaglest-data", ("*_ack*.wav", "*_select*.wav", "*_ack*.ogg", "*_select*.ogg"), "speech"),
     Source("tuxpaint-stamps-default", ("*_desc_es.ogg", "*_desc_da.ogg"), "speech", trusted_hz=17000.0),
+    # The announcer of OpenArena: lossless WAV at 44.1 kHz, studio voice lines reaching 20-22 kHz.
+    Source("openarena-081-misc", ("*.wav",), "speech", archive="pak6-misc.pk3",
+           members=("sound/feedback/*", "sound/teamplay/*")),
     Source("hydrogen-drumkits", ("*.flac", "*.wav"), "music"),
     Source("hydrogen-drumkits-effects", ("*.flac", "*.wav"), "music"),
     Source("wesnoth-1.16-music", ("*.ogg",), "music", trusted_hz=18000.0),
@@ -86,6 +94,24 @@ def fetch(package: str, folder: Path) -> Path:
     tree.mkdir(parents=True)
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
     return tree
+
+
+def unpack_members(tree: Path, source: Source) -> Path:
+    """Extract the wanted members of `source.archive` (a zip found in `tree`) once; returns the folder to search."""
+    if source.archive is None:
+        return tree
+    folder = tree / "_archive"
+    done = folder / ".complete"
+    if not done.exists():
+        found = sorted(tree.rglob(source.archive))
+        if not found:
+            raise RuntimeError(f"{source.package} has no {source.archive}")
+        with zipfile.ZipFile(found[0]) as archive:
+            for member in archive.namelist():
+                if any(fnmatch.fnmatch(member, pattern) for pattern in source.members) and not member.endswith("/"):
+                    archive.extract(member, folder)
+        done.touch()
+    return folder
 
 
 def licence(tree: Path, package: str) -> str:
@@ -247,13 +273,14 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
     for source in sources:
         tree = fetch(source.package, folder)
         rights = licence(tree, source.package)
-        files = sorted(p for p in tree.rglob("*") if p.is_file()
+        searched = unpack_members(tree, source)
+        files = sorted(p for p in searched.rglob("*") if p.is_file()
                        and any(fnmatch.fnmatch(p.name.lower(), pattern.lower()) for pattern in source.patterns))
         target = audio_root / source.package
         target.mkdir(parents=True, exist_ok=True)
         kept = 0
         for index, path in enumerate(files):
-            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(path.relative_to(tree)).replace("/", "__"))
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(path.relative_to(searched)).replace("/", "__"))
             out = target / (Path(stem).stem + ".flac")
             if not out.exists():
                 if source.midi:
@@ -294,5 +321,8 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
             chosen = [e for e in entries if e["kind"] == kind and e["split"] == split]
             (folder / f"{kind}_{split}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in chosen))
             (folder / f"{kind}_{split}.txt").write_text("".join(e["path"] + "\n" for e in chosen))
+            for lossless, name in ((True, "lossless"), (False, "lossy")):
+                part = [e for e in chosen if e["lossless"] == lossless]
+                (folder / f"{kind}_{split}_{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in part))
         (folder / f"{kind}_benchmark.txt").write_text("".join(p + "\n" for p in benchmark_set(folder, entries, kind)))
     return manifest

@@ -35,10 +35,16 @@ from nuwave.bandwidth import detect_cutoff
 from nuwave.baselines import spectral_band_replication
 from nuwave.degrade import Degradation, resample_poly
 from nuwave.dsp import resample
-from nuwave.metrics import all_metrics
+from nuwave.metrics import all_metrics, band_correlation, band_diagnostics
 from nuwave.schedule import DEFAULT_TEMPERATURE
 
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
+# The generated band's diagnostics (`nuwave.metrics.band_diagnostics`, `band_correlation`): per-octave power
+# error in active frames, the band's level in pauses, LSD of active and pause frames, the output in digital
+# silence; for stereo suites the correlation of the band above the cutoff between the channels (`band_corr`),
+# and the reference's (`reference_band_corr`).
+DIAGNOSTICS = ("band_db_1", "band_db_2", "band_db_3", "pause_db", "lsd_active", "lsd_pause", "silence_dbfs",
+               "band_corr", "reference_band_corr")
 # The committed suites, found by name (`nuwave eval --suite speech`).
 SUITES = Path(__file__).resolve().parent.parent / "eval" / "suites"
 
@@ -58,6 +64,7 @@ class Suite:
     output_rate: int
     input_rates: tuple[int, ...]
     degradations: tuple[str, ...]
+    stereo: bool = False  # keep the references' two channels (otherwise they are mixed to mono)
 
     @classmethod
     def load(cls, path: Path) -> "Suite":
@@ -71,7 +78,7 @@ class Suite:
         return cls(
             name=spec["name"], files=files, output_rate=int(spec.get("output_rate", 48000)),
             input_rates=tuple(int(r) for r in spec.get("input_rates", [])),
-            degradations=tuple(spec.get("degradations", ["standard"])),
+            degradations=tuple(spec.get("degradations", ["standard"])), stereo=bool(spec.get("stereo", False)),
         )
 
     def conditions(self) -> list[Degradation]:
@@ -104,16 +111,20 @@ class Record:
     cutoff: float | None = None  # Hz: the input's Nyquist frequency, or the cutoff detected in a codec's output
 
 
-def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = ()) -> np.ndarray:
-    """The reference as mono at `output_rate`, its length cut to a whole number of samples at every input rate
-    (at most a few samples), so that every system's output has exactly the reference's length."""
+def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = (), stereo: bool = False
+                   ) -> np.ndarray:
+    """The reference as mono `(T,)` (or, with `stereo`, its two channels `(2, T)`) at `output_rate`, its length
+    cut to a whole number of samples at every input rate (at most a few samples), so that every system's output
+    has exactly the reference's length."""
     audio, rate = read_audio(path)
-    mono = audio.mean(axis=0)
+    if stereo and audio.shape[0] != 2:
+        raise ValueError(f"{path}: a stereo suite needs two channels, the file has {audio.shape[0]}")
+    mono = audio if stereo else audio.mean(axis=0)
     mono = resample(mono, rate, output_rate) if rate != output_rate else mono
     unit = 1
     for input_rate in input_rates:
         unit = math.lcm(unit, output_rate // math.gcd(output_rate, input_rate))
-    return mono[: mono.size // unit * unit]
+    return mono[..., : mono.shape[-1] // unit * unit]
 
 
 def evaluate(
@@ -135,20 +146,22 @@ def evaluate(
     records: list[Record] = []
     output_rate = suite.output_rate
     for index, path in enumerate(suite.files):
-        reference = load_reference(path, output_rate, suite.input_rates)
-        duration = reference.size / output_rate
+        reference = load_reference(path, output_rate, suite.input_rates, suite.stereo)
+        duration = reference.shape[-1] / output_rate
         target = torch.from_numpy(reference).to(device)
         for condition in suite.conditions():
             name = condition_name(condition)
             low, low_rate = condition.apply(reference, output_rate)
             # The model is told the Nyquist frequency of a rate condition and detects a codec's cutoff, as
             # `nuwave upsample` would; the LSD-HF / LSD-LF split of every system follows the same cutoff.
-            cutoff = low_rate / 2 if condition.input_rate is not None else detect_cutoff([low[None]], low_rate)
+            channels = np.atleast_2d(low)
+            cutoff = low_rate / 2 if condition.input_rate is not None else detect_cutoff([channels], low_rate)
+            length = reference.shape[-1]
             systems: list[tuple[str, int | None, int, Callable[[], np.ndarray]]] = [
-                ("input", None, 0, lambda: resample(low, low_rate, output_rate, reference.size)),
+                ("input", None, 0, lambda: resample(low, low_rate, output_rate, length)),
             ]
             if condition.input_rate is not None:
-                systems.append(("sinc", None, 0, lambda: resample_poly(low, low_rate, output_rate, reference.size)))
+                systems.append(("sinc", None, 0, lambda: resample_poly(low, low_rate, output_rate, length)))
             # sbr: the classical extension, on sinc's output (rate conditions) or the decoded input (codec)
             systems.append(("sbr", None, 0, lambda base=systems[-1][3]: spectral_band_replication(
                 base(), cutoff, output_rate)))
@@ -160,22 +173,33 @@ def evaluate(
                             seed=run, cutoff=cutoff,
                         )
                         systems.append(
-                            ("nuwave", count, run, lambda s=settings: upsample_array(pipe, low[None], low_rate, s)[0])
+                            ("nuwave", count, run, lambda s=settings: upsample_array(pipe, channels, low_rate, s)[0])
                         )
             for system, count, run, produce in systems:
                 start = time.perf_counter()
-                output = np.asarray(produce(), dtype=np.float32).reshape(-1)
+                output = np.asarray(produce(), dtype=np.float32).reshape(reference.shape)
                 seconds = time.perf_counter() - start
-                values = all_metrics(torch.from_numpy(output).to(device), target, 2 * cutoff, output_rate)
-                records.append(Record(name, system, count, run, str(path), seconds, duration,
-                                      {k: float(v[0]) for k, v in values.items()}, float(cutoff)))
+                values = file_metrics(torch.from_numpy(output).to(device), target, cutoff, output_rate)
+                records.append(Record(name, system, count, run, str(path), seconds, duration, values, float(cutoff)))
                 if keep is not None and index == 0 and run == 0:
-                    keep(name, system, count, output)
+                    keep(name, system, count, np.atleast_2d(output)[0])  # figures show the first channel
             if keep is not None and index == 0:
-                keep(name, "reference", None, reference)
+                keep(name, "reference", None, np.atleast_2d(reference)[0])
         if progress is not None:
             progress(f"{index + 1}/{len(suite.files)} {path.name}")
     return records
+
+
+def file_metrics(output: torch.Tensor, reference: torch.Tensor, cutoff: float, output_rate: int) -> dict:
+    """Every metric of one output against its reference, `(T,)` or `(2, T)` (then each is the mean over the two
+    channels, and the band correlations between them are added)."""
+    values = {**all_metrics(output, reference, 2 * cutoff, output_rate),
+              **band_diagnostics(output, reference, cutoff, output_rate)}
+    out = {k: float(np.nanmean(v.cpu().numpy())) if not v.isnan().all() else float("nan") for k, v in values.items()}
+    if output.ndim == 2:
+        out["band_corr"] = float(band_correlation(output, cutoff, output_rate))
+        out["reference_band_corr"] = float(band_correlation(reference, cutoff, output_rate))
+    return out
 
 
 def summarise(records: list[Record]) -> list[dict]:
@@ -190,10 +214,16 @@ def summarise(records: list[Record]) -> list[dict]:
         for record in members:
             by_run.setdefault(record.run, []).append(record)
         row = {"condition": condition, "system": system, "steps": count, "runs": len(by_run), "files": len(by_run[0])}
-        for metric in METRICS:
-            per_run = [np.nanmean([r.metrics[metric] for r in run]) for run in by_run.values()]
+        for metric in METRICS + DIAGNOSTICS:
+            per_run = [_nanmean([r.metrics.get(metric, float("nan")) for r in run]) for run in by_run.values()]
             row[metric] = float(np.mean(per_run))
             row[metric + "_std"] = float(np.std(per_run))
         row["rtf"] = sum(r.seconds for r in members) / sum(r.duration for r in members)
         rows.append(row)
     return rows
+
+
+def _nanmean(values: list[float]) -> float:
+    """The mean of the numbers that are not NaN; NaN when there are none (without numpy's warning)."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")

@@ -84,3 +84,103 @@ def all_metrics(prediction: torch.Tensor, reference: torch.Tensor, input_rate: f
         "si_sdr": si_sdr(prediction, reference),
         "mrstft": mrstft(prediction, reference),
     }
+
+
+# The generated band's diagnostics ----------------------------------------------------------------------------
+# Frames are classed by the reference's frame power (the LSD front end, summed over bins) against its loudest
+# frame: active within ACTIVE_DB of it, pauses more than PAUSE_DB under it (frames in between are neither).
+ACTIVE_DB = 40.0
+PAUSE_DB = 50.0
+# Octaves above the cutoff reported one by one (the last one ends at the Nyquist frequency).
+OCTAVES = 3
+# Runs of exact zeros in the reference at least this long (seconds) are digital silence inside the recording;
+# the output is measured inside them, this far (seconds) from their edges.
+SILENCE_SECONDS = 0.1
+SILENCE_MARGIN = 0.05
+
+
+def octave_edges(cutoff_hz: float, output_rate: int) -> list[tuple[float, float]]:
+    """`[(low, high)]` Hz: octaves above `cutoff_hz`, the last cut at the Nyquist frequency (at most `OCTAVES`;
+    the rest of the band joins the last)."""
+    nyquist = output_rate / 2
+    edges, low = [], cutoff_hz
+    while low < nyquist * 0.999 and len(edges) < OCTAVES:
+        edges.append((low, min(2 * low, nyquist)))
+        low *= 2
+    if edges:
+        edges[-1] = (edges[-1][0], nyquist)
+    return edges
+
+
+def band_diagnostics(prediction: torch.Tensor, reference: torch.Tensor, cutoff_hz: float, output_rate: int) -> dict:
+    """Where a generated band goes wrong, per item (each `(B,)`; NaN where a quantity has no frames):
+
+    - `band_db_1` .. `band_db_3`: in active frames, the power of each octave above the cutoff against the
+      reference's, in dB (`10 log10(sum P_pred / sum P_ref)` over those frames and bins);
+    - `pause_db`: the same for the whole band above the cutoff in pause frames;
+    - `lsd_active`, `lsd_pause`: the LSD over active / pause frames;
+    - `silence_dbfs`: the output's RMS (dBFS, floored at -200) inside the reference's digital silence.
+    Powers are clamped at the LSD's floor, as the LSD does, so a digitally silent reference frame counts as
+    that floor.
+    """
+    prediction, reference = _batch(prediction), _batch(reference)
+    pred_power = 10 ** log_power_spectrogram(prediction)  # (B, bins, frames), clamped at LSD_FLOOR
+    ref_power = 10 ** log_power_spectrogram(reference)
+    bins = ref_power.shape[1]
+    freqs = torch.linspace(0, output_rate / 2, bins, device=ref_power.device)
+    frame_db = 10 * torch.log10(ref_power.sum(dim=1))
+    loudest = frame_db.max(dim=-1, keepdim=True).values
+    active = frame_db >= loudest - ACTIVE_DB
+    pause = frame_db < loudest - PAUSE_DB
+    squared = (torch.log10(pred_power) - torch.log10(ref_power)) ** 2
+    per_frame = squared.mean(dim=1).sqrt()  # (B, frames)
+
+    def ratio_db(frames: torch.Tensor, low: float, high: float) -> torch.Tensor:
+        band = ((freqs > low) & (freqs <= high))[None, :, None]
+        weight = (frames[:, None, :] & band).float()
+        if not bool(band.any()):
+            return torch.full(frames.shape[:1], float("nan"), device=frames.device)
+        ratio = (pred_power * weight).sum(dim=(1, 2)) / (ref_power * weight).sum(dim=(1, 2))
+        return torch.where(frames.any(dim=-1), 10 * torch.log10(ratio), torch.tensor(float("nan")))
+
+    def mean_over(frames: torch.Tensor) -> torch.Tensor:
+        count = frames.sum(dim=-1)
+        return torch.where(count > 0, (per_frame * frames).sum(dim=-1) / count.clamp_min(1), torch.tensor(float("nan")))
+
+    out = {f"band_db_{k + 1}": torch.full(prediction.shape[:1], float("nan")) for k in range(OCTAVES)}
+    for k, (low, high) in enumerate(octave_edges(cutoff_hz, output_rate)):
+        out[f"band_db_{k + 1}"] = ratio_db(active, low, high)
+    out["pause_db"] = ratio_db(pause, cutoff_hz, output_rate / 2)
+    out["lsd_active"], out["lsd_pause"] = mean_over(active), mean_over(pause)
+    out["silence_dbfs"] = torch.stack([silence_level(p, r, output_rate) for p, r in zip(prediction, reference)])
+    return out
+
+
+def silence_level(prediction: torch.Tensor, reference: torch.Tensor, output_rate: int) -> torch.Tensor:
+    """The RMS in dBFS of `prediction` `(T,)` inside the runs of exact zeros of `reference` `(T,)` that last
+    `SILENCE_SECONDS` or more, `SILENCE_MARGIN` in from their edges; NaN when there is none, -200 when exactly
+    silent there."""
+    zero = (reference == 0).cpu().numpy()
+    margin, shortest = round(SILENCE_MARGIN * output_rate), round(SILENCE_SECONDS * output_rate)
+    inside = torch.zeros_like(reference, dtype=torch.bool)
+    change = [0, *(i for i in range(1, zero.size) if zero[i] != zero[i - 1]), zero.size]
+    for start, end in zip(change[:-1], change[1:]):
+        if zero[start] and end - start >= shortest and end - start > 2 * margin:
+            inside[start + margin : end - margin] = True
+    if not bool(inside.any()):
+        return torch.tensor(float("nan"))
+    return 10 * torch.log10(prediction[inside].double().square().mean().clamp_min(1e-20)).float()
+
+
+def band_correlation(audio: torch.Tensor, cutoff_hz: float, output_rate: int) -> torch.Tensor:
+    """The correlation between the two channels of `(2, T)` audio above `cutoff_hz` (their band-passed
+    waveforms, through the LSD's STFT: `Re sum X_L conj(X_R) / sqrt(sum |X_L|^2 sum |X_R|^2)`): +1 for the same
+    band in both, -1 for opposite bands, near 0 for unrelated ones. A scalar tensor."""
+    window = torch.hann_window(LSD_N_FFT, device=audio.device)
+    spectrum = torch.stft(_batch(audio), LSD_N_FFT, LSD_HOP, window=window, center=True, pad_mode="reflect",
+                          return_complex=True)
+    freqs = torch.linspace(0, output_rate / 2, spectrum.shape[1], device=audio.device)
+    band = spectrum[:, freqs > cutoff_hz]
+    cross = (band[0] * band[1].conj()).real.sum()
+    norms = band[0].abs().square().sum() * band[1].abs().square().sum()
+    return (cross / norms.sqrt().clamp_min(1e-20)).float()

@@ -13,6 +13,7 @@ from diffusers.utils import BaseOutput
 
 from nuwave.dsp import level_gain, merge_known_band, resample
 from nuwave.models.denoiser import NuWaveDenoiser
+from nuwave.models.envelope import shape_to_envelope
 from nuwave.schedule import (
     DEFAULT_SCHEDULER,
     DEFAULT_TEMPERATURE,
@@ -23,8 +24,30 @@ from nuwave.schedule import (
 )
 
 AudioArray = Union[np.ndarray, torch.Tensor]
-# A bandwidth this close to the model's Nyquist frequency leaves nothing to generate.
-FULL_BAND = 0.995
+# A cutoff this close to the lower of the output's and the model's Nyquist frequencies leaves nothing to
+# generate. An input whose content stops at 19-21 kHz is *not* full band: a 128 kbit/s MP3 of a 44.1 kHz
+# recording stops there, and the band above is the one its reference has and it lacks.
+FULL_BAND = 0.98
+
+
+def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> bool:
+    """Whether an input whose content reaches `cutoff_hz` leaves nothing to generate at `target_rate`."""
+    return cutoff_hz >= FULL_BAND * min(target_rate, model_rate) / 2
+# How the channels of an item are generated. mid-side: a stereo pair as its mid (L + R) / sqrt 2 and side
+# (L - R) / sqrt 2, each from its own noise, so the generated band follows each channel (identical channels get
+# identical bands, L = -R gets opposite bands, unrelated channels unrelated bands); other channel counts as
+# "independent". independent: each channel its own noise. shared: every channel the same noise.
+CHANNEL_MODES = ("mid-side", "independent", "shared")
+DEFAULT_CHANNEL_MODE = "mid-side"
+# Frames of the input whose STFT power per bin is below this (about -136 dBFS for white noise, under 24-bit
+# quantisation) are digital silence: nothing is generated there, as the recording had nothing there.
+DIGITAL_SILENCE_POWER = 1e-14
+
+
+def mid_side(batch: np.ndarray) -> np.ndarray:
+    """`(B, 2, T)` left / right <-> mid / side; orthonormal, so it is its own inverse and keeps the power."""
+    left, right = batch[:, :1], batch[:, 1:]
+    return np.concatenate([left + right, left - right], axis=1) * np.float32(np.sqrt(0.5))
 
 
 @dataclass
@@ -79,7 +102,7 @@ class NuWavePipeline(DiffusionPipeline):
         noise: torch.Tensor | None = None,
         level: float | None = None,
         keep_known_band: bool = True,
-        shared_channel_noise: bool = True,
+        channel_mode: str = DEFAULT_CHANNEL_MODE,
         callback: Callable[[int, int], None] | None = None,
     ) -> NuWaveOutput:
         """Upsample `audio` from `sample_rate` to `target_rate` Hz.
@@ -104,7 +127,7 @@ class NuWavePipeline(DiffusionPipeline):
             level: the RMS of the whole recording, when `audio` is a chunk of it: every chunk is then brought to
                 the model's working level by the same gain (default: each item's own RMS).
             keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
-            shared_channel_noise: every channel of an item starts from the same noise (stereo stays coherent).
+            channel_mode: how the channels of an item are generated, one of `CHANNEL_MODES` (see there).
             callback: called as `callback(step, total)` after each sampler step.
         Returns:
             `NuWaveOutput` whose audio has the input's layout and `round(T * target_rate / sample_rate)` samples.
@@ -112,8 +135,11 @@ class NuWavePipeline(DiffusionPipeline):
         check_steps(num_inference_steps)
         check_temperature(temperature)
         sampler = make_sampler(scheduler, self.scheduler)
+        if channel_mode not in CHANNEL_MODES:
+            raise ValueError(f"unknown channel mode {channel_mode!r}; choose one of {', '.join(CHANNEL_MODES)}")
         batch, lead, is_torch = _as_batch(audio)
         num_items, channels, length = batch.shape
+        as_mid_side = channel_mode == "mid-side" and channels == 2
         if sample_rate <= 0 or target_rate <= 0:
             raise ValueError("sample rates must be positive")
         if length == 0:
@@ -127,22 +153,26 @@ class NuWavePipeline(DiffusionPipeline):
         bandwidth = min(cutoff / (self.model_rate / 2), 1.0)
 
         model_length = round(length * self.model_rate / sample_rate)
+        if as_mid_side:
+            batch = mid_side(batch)
         cond = torch.from_numpy(resample(batch, sample_rate, self.model_rate, model_length))
         cond = cond.reshape(num_items * channels, 1, model_length).to(self.device)
         evaluations = 0
-        if bandwidth >= FULL_BAND:
+        if is_full_band(cutoff, target_rate, self.model_rate):
             result = cond
         else:
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             result = self._sample(
                 cond, band, channels, num_inference_steps, sampler, temperature, generator, noise, level,
-                shared_channel_noise, callback,
+                channel_mode == "shared", callback,
             )
             evaluations = len(sampler.timesteps)
             if keep_known_band:
                 result = merge_known_band(result, cond, band)
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
+        if as_mid_side:
+            out = mid_side(out)
         out = resample(out, self.model_rate, target_rate, round(length * target_rate / sample_rate))
         out = out.reshape(*lead, out.shape[-1])
         return NuWaveOutput(
@@ -158,7 +188,10 @@ class NuWavePipeline(DiffusionPipeline):
     ):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
-        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step."""
+        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for
+        a model with an envelope predictor, the band above the cutoff is brought to the predicted envelope
+        (`nuwave.models.envelope.shape_to_envelope`), and frames where the input is digital silence are
+        silenced."""
         items, _, length = cond.shape
         noise_shape = (items // channels, 1 if shared_channel_noise else channels, length)
         if noise is None:
@@ -168,8 +201,11 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"noise must have shape {noise_shape}, got {tuple(noise.shape)}")
         noise = noise.expand(items // channels, channels, length).reshape(items, 1, length).to(self.device)
 
-        reference = cond if level is None else torch.full_like(cond[:, :, :1], float(level))
-        gain = level_gain(reference)
+        # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
+        # their relative levels: a side channel far below the mid is generated as quiet as it is.
+        reference = cond.reshape(items // channels, 1, -1) if level is None else torch.full(
+            (items // channels, 1, 1), float(level), device=cond.device)
+        gain = level_gain(reference).repeat_interleave(channels, dim=0)
         cond = cond * gain
         sampler.set_timesteps(num_steps, device=self.device)
         sample = noise * sampler.init_noise_sigma
@@ -185,7 +221,13 @@ class NuWavePipeline(DiffusionPipeline):
                 callback(index + 1, len(sampler.timesteps))
         if temperature < 1.0:
             sample = mean + temperature * (sample.float() - mean)
-        return self.denoiser.unwhiten(sample.float()) / gain
+        spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
+        if self.denoiser.envelope is not None:
+            envelope = self.denoiser.predict_envelope(cond.to(dtype), band)
+            spectrum = shape_to_envelope(spectrum, envelope, band)
+        input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
+        spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)
+        return self.denoiser.waveform(spectrum, length) / gain
 
 
 class ModelError(Exception):

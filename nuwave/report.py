@@ -11,10 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from nuwave.evaluate import METRICS, Record, Suite, summarise
-from nuwave.metrics import LSD_FLOOR, LSD_HOP, LSD_N_FFT
+from nuwave.metrics import ACTIVE_DB, LSD_FLOOR, LSD_HOP, LSD_N_FFT, PAUSE_DB, SILENCE_MARGIN, SILENCE_SECONDS
 
 HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",
            "si_sdr": "SI-SDR (dB)"}
+# The generated band's table: the octaves above the cutoff, pauses, digital silence, and for stereo suites the
+# band's correlation between the channels.
+BAND_HEADERS = {"band_db_1": "octave 1 (dB)", "band_db_2": "octave 2 (dB)", "band_db_3": "octave 3+ (dB)",
+                "pause_db": "pauses (dB)", "lsd_active": "LSD active", "lsd_pause": "LSD pauses",
+                "silence_dbfs": "in digital silence (dBFS)"}
+STEREO_HEADERS = {"band_corr": "band L/R correlation", "reference_band_corr": "reference's"}
 
 
 def environment(device: str) -> dict:
@@ -49,19 +55,35 @@ def _read(path: str) -> str:
         return ""
 
 
+def _stereo_table(records: list[Record]) -> list[str]:
+    """Per file: the reference's band L/R correlation and each system's (nuwave: the mean over runs)."""
+    systems = list(dict.fromkeys((r.system, r.steps) for r in records))
+    names = [system if steps is None else f"{system} {steps}" for system, steps in systems]
+    lines = ["| file | reference | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for file in dict.fromkeys(r.file for r in records):
+        mine = [r for r in records if r.file == file]
+        cells = [np.mean([r.metrics["band_corr"] for r in mine if (r.system, r.steps) == key]) for key in systems]
+        lines.append(f"| {Path(file).name} | {mine[0].metrics['reference_band_corr']:+.3f} | "
+                     + " | ".join(f"{c:+.3f}" for c in cells) + " |")
+    return lines
+
+
 def _cell(row: dict, metric: str) -> str:
     if row["runs"] > 1:
         return f"{row[metric]:.3f} ± {row[metric + '_std']:.3f}"
     return f"{row[metric]:.3f}"
 
 
-def markdown(suite: Suite, rows: list[dict], env: dict, command: str, scheduler: str, model: str | None) -> str:
+def markdown(suite: Suite, rows: list[dict], env: dict, command: str, scheduler: str, model: str | None,
+             records: list[Record] = ()) -> str:
     lines = [
         f"# Benchmark: {suite.name}",
         "",
         f"Produced by `{command}`",
         "",
-        f"- references: {len(suite.files)} files, mixed to mono, at {suite.output_rate} Hz output; model: "
+        f"- references: {len(suite.files)} files, "
+        f"{'both channels (metrics: the mean over the two)' if suite.stereo else 'mixed to mono'}, at "
+        f"{suite.output_rate} Hz output; model: "
         f"`{model or 'none (baselines only)'}`; sampler: {scheduler}",
         f"- device: {env['device']}; commit {env['commit']}; torch {env['torch']}, diffusers {env['diffusers']}",
         f"- LSD: STFT n_fft {LSD_N_FFT}, hop {LSD_HOP}, Hann, centred (reflect), power, log10 with a clamp at "
@@ -73,16 +95,37 @@ def markdown(suite: Suite, rows: list[dict], env: dict, command: str, scheduler:
         "time / audio duration on the device above (lower is faster).",
         "",
     ]
+    lines += [
+        f"- the generated band (second table of each condition): frames are *active* within {ACTIVE_DB:g} dB of "
+        f"the reference's loudest frame and *pauses* more than {PAUSE_DB:g} dB under it (LSD front end); octave k: "
+        "the output's power against the reference's in the k-th octave above the cutoff (the last one up to the "
+        "Nyquist frequency), active frames, dB; pauses: the same for the whole band above the cutoff in pause "
+        "frames; LSD active / pauses: the LSD over those frames; in digital silence: the output's RMS inside the "
+        f"reference's runs of exact zeros of {SILENCE_SECONDS:g} s or more, {SILENCE_MARGIN:g} s in from their "
+        "edges (-200: exactly silent). `nuwave.metrics.band_diagnostics`.",
+        "",
+    ]
+    if suite.stereo:
+        lines += ["- stereo: band L/R correlation: the correlation between the channels of the band above the cutoff "
+                  "(`nuwave.metrics.band_correlation`), per file below each condition, beside the reference's.", ""]
     for condition in dict.fromkeys(row["condition"] for row in rows):
-        lines += [f"## {condition}", "", "| system | steps | " + " | ".join(HEADERS[m] for m in METRICS) + " | RTF |",
-                  "|---|---|" + "---|" * (len(METRICS) + 1)]
-        for row in sorted((r for r in rows if r["condition"] == condition),
-                          key=lambda r: (r["system"] == "nuwave", r["system"], r["steps"] or 0)):
-            steps = "-" if row["steps"] is None else str(row["steps"])
-            lines.append(f"| {row['system']} | {steps} | " + " | ".join(_cell(row, m) for m in METRICS)
-                         + f" | {row['rtf']:.4f} |")
-        lines.append("")
+        ordered = sorted((r for r in rows if r["condition"] == condition),
+                         key=lambda r: (r["system"] == "nuwave", r["system"], r["steps"] or 0))
+        lines += [f"## {condition}", ""] + _table(ordered, HEADERS, rtf=True) + [""]
+        lines += _table(ordered, BAND_HEADERS) + [""]
+        if suite.stereo:
+            lines += _stereo_table([r for r in records if r.condition == condition]) + [""]
     return "\n".join(lines)
+
+
+def _table(rows: list[dict], headers: dict, rtf: bool = False) -> list[str]:
+    lines = ["| system | steps | " + " | ".join(headers.values()) + (" | RTF |" if rtf else " |"),
+             "|---|---|" + "---|" * (len(headers) + rtf)]
+    for row in rows:
+        steps = "-" if row["steps"] is None else str(row["steps"])
+        lines.append(f"| {row['system']} | {steps} | " + " | ".join(_cell(row, m) for m in headers)
+                     + (f" | {row['rtf']:.4f} |" if rtf else " |"))
+    return lines
 
 
 def plot_curves(rows: list[dict], path: Path) -> None:
@@ -162,7 +205,7 @@ def write_report(out: Path, suite: Suite, records: list[Record], kept: dict, env
                "records": [record.__dict__ for record in records]}
     paths = [out / "results.json", out / "report.md", out / "curves.png", out / "spectrograms.png"]
     paths[0].write_text(json.dumps(results, indent=1))
-    paths[1].write_text(markdown(suite, rows, env, command, scheduler, model))
+    paths[1].write_text(markdown(suite, rows, env, command, scheduler, model, records))
     plot_curves(rows, paths[2])
     plot_spectrograms(kept, suite.output_rate, paths[3], f"{suite.name}: {Path(suite.files[0]).name}")
     return paths

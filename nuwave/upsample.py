@@ -19,12 +19,11 @@ from nuwave.audio_io import AudioError, AudioInfo, atomic_writer, output_format,
 from nuwave.bandwidth import SpectrumAccumulator, detect_cutoff
 from nuwave.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.dsp import MERGE_HOP, resample
+from nuwave.pipeline import DEFAULT_CHANNEL_MODE, is_full_band
 from nuwave.schedule import DEFAULT_SCHEDULER, DEFAULT_TEMPERATURE
 
 READ_BLOCK = 1 << 16
 MIN_SECONDS = 0.05
-# Content reaching this high needs nothing added: it is copied through the resampler.
-FULL_BAND_HZ = 19000.0
 
 Progress = Callable[[int, int], None]
 
@@ -39,7 +38,7 @@ class UpsampleSettings:
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
     cutoff: float | None = None
-    independent_channels: bool = False
+    channel_mode: str = DEFAULT_CHANNEL_MODE
     batch_size: int = 4
     chunk_seconds: float = 10.0
     overlap_seconds: float = 0.5
@@ -120,11 +119,6 @@ def upsample_array(
     return np.concatenate(pieces, axis=-1), cutoff
 
 
-def is_full_band(cutoff: float, target_rate: int, model_rate: int) -> bool:
-    """Whether content reaching `cutoff` Hz leaves nothing to generate."""
-    return cutoff >= min(FULL_BAND_HZ, 0.98 * target_rate / 2, 0.995 * model_rate / 2)
-
-
 def chunk_plan(pipe, frames: int, sample_rate: int, settings: UpsampleSettings) -> ChunkPlan:
     """Windows aligned to whole samples at every rate and to whole STFT frames of the model and the merge."""
     return ChunkPlan.create(
@@ -147,7 +141,7 @@ def generate(
 ) -> None:
     """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`."""
     joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
-    noise_channels = channels if settings.independent_channels else 1
+    noise_channels = 1 if settings.channel_mode == "shared" else channels
     batch: list[tuple[int, np.ndarray]] = []
     done = 0
 
@@ -169,7 +163,7 @@ def generate(
             cutoff=cutoff,
             noise=noise,
             level=level,
-            shared_channel_noise=not settings.independent_channels,
+            channel_mode=settings.channel_mode,
         ).audios
         for index, window in enumerate(result):
             write(joiner.push(window, last=last and index == len(result) - 1))

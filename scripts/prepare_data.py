@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nuwave.benchmark_sets import build_sets
 from nuwave.corpus import SOURCES, benchmark_source, build
 
 
@@ -29,6 +30,8 @@ def main() -> None:
     if not args.summary:
         sources = tuple(s for s in SOURCES if not args.only or s.package in args.only)
         print(f"wrote {build(args.out, sources)}")
+        for name, manifest in build_sets(args.out).items():
+            print(f"wrote the {name} benchmark set: {manifest}")
     summary(args.out)
 
 

@@ -14,9 +14,10 @@ from nuwave.schedule import default_noise_schedule
 def tiny_denoiser(seed: int = 0) -> NuWaveDenoiser:
     """A small denoiser with every weight random (the zero-initialised output layers too), so it does change audio."""
     torch.manual_seed(seed)
-    model = NuWaveDenoiser(channels=32, num_blocks=2, expansion=2, embedding_dim=32, tilt_db_per_octave=7.0)
+    model = NuWaveDenoiser(channels=32, num_blocks=2, expansion=2, embedding_dim=32, tilt_db_per_octave=7.0,
+                           envelope_bands=8, envelope_channels=16, envelope_blocks=1)
     with torch.no_grad():
-        for layer in (model.output_projection, model.input_skip, model.final_modulation):
+        for layer in (model.output_projection, model.input_skip, model.final_modulation, model.envelope.head):
             layer.weight.normal_(0.0, 0.05)
     for block in model.blocks:
         with torch.no_grad():

@@ -75,12 +75,12 @@ def test_channel_count_is_kept(tmp_path, tiny_model_dir, channels):
     assert out.shape == (24000, channels) and rate == 48000
 
 
-def test_stereo_channels_share_noise_unless_independent(tmp_path, tiny_model_dir):
+def test_stereo_channel_modes(tmp_path, tiny_model_dir):
     mono = tone_mix(16000, 0.5)
     sf.write(str(tmp_path / "in.wav"), np.stack([mono, mono], axis=1), 16000, subtype="FLOAT")
     upsample(tiny_model_dir, tmp_path / "in.wav", "-o", tmp_path / "same.wav", "--subtype", "FLOAT")
     upsample(tiny_model_dir, tmp_path / "in.wav", "-o", tmp_path / "diff.wav", "--subtype", "FLOAT",
-             "--independent-channels")
+             "--channel-mode", "independent")
     same, _ = sf.read(str(tmp_path / "same.wav"))
     diff, _ = sf.read(str(tmp_path / "diff.wav"))
     np.testing.assert_allclose(same[:, 0], same[:, 1], atol=1e-6)

@@ -86,3 +86,36 @@ def test_predicted_sample_recovers_x0_from_each_target(prediction_type):
         target = {"v_prediction": schedule.get_velocity(clean, noise, timestep), "epsilon": noise,
                   "sample": clean}[prediction_type]
         torch.testing.assert_close(predicted_sample(schedule, target, noisy, step), clean, atol=1e-3, rtol=1e-3)
+
+
+def test_envelope_band_power_and_shaping():
+    from nuwave.models.envelope import band_log_power, shape_to_envelope
+
+    torch.manual_seed(0)
+    spectrum = torch.randn(2, 65, 10, dtype=torch.complex64)
+    bandwidth = torch.tensor([0.25, 0.5])
+    target = torch.full((2, 8, 10), -3.0)
+    target[:, :, 4] = -9.0  # one frame far quieter: a pause
+    shaped = shape_to_envelope(spectrum, target, bandwidth)
+    power, mask = band_log_power(shaped.abs().square(), bandwidth, 8)
+    # every band above the cutoff reaches its envelope; bands wholly below the cutoff have no value
+    assert mask[0].tolist() == [0, 0, 1, 1, 1, 1, 1, 1] and mask[1].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    masked = mask[:, :, None].bool().expand_as(power)
+    # gains are capped at +40 dB, so only bands within reach get there: all of them here but the band whose
+    # only bins above the cutoff are few; check those fully above it
+    full = torch.zeros_like(masked)
+    full[0, 2:] = True
+    full[1, 4:] = True
+    torch.testing.assert_close(power[full], target[full], atol=1e-4, rtol=0)
+    # the known band is untouched
+    torch.testing.assert_close(shaped[0, :16], spectrum[0, :16])
+    torch.testing.assert_close(shaped[1, :32], spectrum[1, :32])
+
+
+def test_envelope_of_a_silent_band_is_the_floor():
+    from nuwave.models.envelope import POWER_FLOOR, band_log_power
+
+    power = torch.zeros(1, 33, 4)
+    power[:, :8] = 1.0
+    log_power, mask = band_log_power(power, torch.tensor([0.25]), 4)
+    assert torch.all(log_power[0, 1:] == torch.log10(torch.tensor(POWER_FLOOR)))

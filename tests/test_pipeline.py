@@ -88,15 +88,37 @@ def test_torch_input_gives_torch_output(tiny_pipeline):
     assert isinstance(out.audios, torch.Tensor) and out.audios.shape == (2, 4800)
 
 
-def test_channels_share_noise_unless_asked_otherwise(tiny_pipeline):
+def test_channel_modes(tiny_pipeline):
     mono = tone_mix(16000, 0.2)
-    stereo = np.stack([mono, mono])
-    shared = tiny_pipeline(stereo, 16000, num_inference_steps=2, generator=seeded()).audios
-    independent = tiny_pipeline(
-        stereo, 16000, num_inference_steps=2, generator=seeded(), shared_channel_noise=False
-    ).audios
+    other = tone_mix(16000, 0.2, seed=5)
+
+    def run(stereo, mode):
+        return tiny_pipeline(np.stack(stereo), 16000, num_inference_steps=2, generator=seeded(),
+                             channel_mode=mode).audios
+
+    # mid-side: identical channels stay identical, opposite channels stay opposite, to the bit
+    same = run([mono, mono], "mid-side")
+    np.testing.assert_array_equal(same[0], same[1])
+    opposite = run([mono, -mono], "mid-side")
+    np.testing.assert_array_equal(opposite[0], -opposite[1])
+    # unrelated channels: each keeps its own input below the cutoff
+    unrelated = run([mono, other], "mid-side")
+    assert np.corrcoef(unrelated[0], unrelated[1])[0, 1] < 0.5
+    shared = run([mono, mono], "shared")
     np.testing.assert_allclose(shared[0], shared[1], atol=1e-6)
+    independent = run([mono, mono], "independent")
     assert not np.allclose(independent[0], independent[1], atol=1e-4)
+    with pytest.raises(ValueError, match="channel mode"):
+        run([mono, mono], "surround")
+
+
+def test_digital_silence_stays_silent(tiny_pipeline):
+    audio = tone_mix(16000, 0.6)
+    audio[3200:6400] = 0.0  # 200 ms of digital silence inside the recording
+    out = tiny_pipeline(audio, 16000, num_inference_steps=2, generator=seeded()).audios
+    inside = out[3 * 3200 + 2048 : 3 * 6400 - 2048]  # away from the edges by one merge window
+    assert np.sqrt(np.mean(inside**2)) < 10 ** (-90 / 20)
+    assert np.sqrt(np.mean(out[:3 * 3200 - 2048] ** 2)) > 1e-2
 
 
 def test_full_band_input_is_only_resampled(tiny_pipeline):
@@ -137,6 +159,7 @@ def test_progress_callback_reports_every_step(tiny_pipeline):
 
 def test_temperature_zero_is_the_one_step_mean_and_blends_linearly_to_the_sample(tiny_pipeline):
     audio = tone_mix(16000, 0.5)
+    tiny_pipeline.denoiser.envelope = None  # the envelope's band gains are not linear; the blend itself is
 
     def run(steps, temperature):
         return tiny_pipeline(audio, 16000, num_inference_steps=steps, temperature=temperature,

@@ -28,6 +28,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from nuwave.dsp import spectral_tilt
+from nuwave.models.envelope import POWER_FLOOR, EnvelopePredictor, band_log_power
 
 
 def sinusoidal_embedding(values: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -90,6 +91,9 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         tilt_db_per_octave: float = 0.0,
         tilt_corner_hz: float = 500.0,
         tilt_max_db: float = 36.0,
+        envelope_bands: int = 0,
+        envelope_channels: int = 128,
+        envelope_blocks: int = 3,
     ) -> None:
         super().__init__()
         bins = n_fft // 2 + 1
@@ -112,6 +116,12 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         for layer in (self.final_modulation, self.output_projection, self.input_skip):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+        # The envelope of the missing band, from the input alone (`nuwave.models.envelope`); 0 bands: none.
+        self.envelope = None
+        if envelope_bands > 0:
+            self.envelope_embedding = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.SiLU())
+            self.envelope = EnvelopePredictor(bins, envelope_bands, envelope_channels, envelope_blocks, embedding_dim,
+                                              ConvNeXtBlock)
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs) -> "NuWaveDenoiser":
@@ -149,6 +159,37 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
     def _istft(self, spectrum: torch.Tensor, length: int) -> torch.Tensor:
         n_fft, hop = self.config.n_fft, self.config.hop_length
         return torch.istft(spectrum, n_fft, hop, window=self.window, center=True, normalized=True, length=length)
+
+    def _padded(self, audio: torch.Tensor) -> torch.Tensor:
+        """`(B, T)` zero-padded to whole hops, as `forward` does, so that frames line up everywhere."""
+        hop = self.config.hop_length
+        return F.pad(audio, (0, (-audio.shape[-1]) % hop))
+
+    def spectrum(self, audio: torch.Tensor) -> torch.Tensor:
+        """`(B, 1, T)` waveform -> complex `(B, bins, frames)` on the model's frames."""
+        return self._stft(self._padded(audio[:, 0].float()))
+
+    def waveform(self, spectrum: torch.Tensor, length: int) -> torch.Tensor:
+        """The inverse of `spectrum`: complex `(B, bins, frames)` -> `(B, 1, length)`."""
+        return self._istft(spectrum, spectrum.shape[-1] * self.config.hop_length - self.config.hop_length)[
+            :, None, :length]
+
+    def envelope_target(self, target: torch.Tensor, bandwidth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The band envelope of a (level-normalised) waveform `(B, 1, T)` above the cutoff: log10 power
+        `(B, bands, frames)` and the mask of bands that lie above it `(B, bands)`."""
+        return band_log_power(self.spectrum(target).abs().square(), bandwidth, self.config.envelope_bands)
+
+    def predict_envelope(self, cond: torch.Tensor, bandwidth: torch.Tensor | float) -> torch.Tensor:
+        """Log10 band power `(B, bands, frames)` of the missing band, from the level-normalised condition
+        `(B, 1, T)` and its bandwidth (cutoff / Nyquist)."""
+        if self.envelope is None:
+            raise ValueError("this model has no envelope predictor (envelope_bands = 0)")
+        bandwidth = torch.as_tensor(bandwidth, device=cond.device, dtype=torch.float32).reshape(-1).expand(
+            cond.shape[0])
+        band = sinusoidal_embedding(bandwidth.clamp(0.0, 1.0) * 1000.0, self.config.embedding_dim)
+        embedding = self.envelope_embedding(band.to(self.envelope.head.weight.dtype))
+        log_spectrum = torch.log10(self.spectrum(cond).abs().square() + POWER_FLOOR).transpose(1, 2)
+        return self.envelope(log_spectrum.to(embedding.dtype), embedding).float()
 
     def condition_embedding(self, timestep: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
         """`(B,)`, `(B,)` -> `(B, embedding_dim)`: the noise level and the bandwidth, embedded together."""

@@ -30,17 +30,22 @@ class TrainConfig:
     tilt_db_per_octave: float | None = option(
         None, "Spectral tilt of the diffusion domain, dB per octave (default: 7 for a new model, the "
         "fine-tuned model's own)", 0.0, 24.0)
+    envelope_bands: int = option(
+        32, "Bands of the envelope predictor (new models, or added to a fine-tuned model without one; 0: none)",
+        0, 256)
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
                           choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)
     validation_fraction: float = option(0.05, "Fraction of files held out for validation", 0.0, 0.5)
     stereo: str = option("channels", "Stereo files: each channel an example, or mixed to mono",
                          choices=("channels", "mix"))
-    silence_db: float = option(-55.0, "Segments quieter than this (dBFS RMS) are skipped", -120.0, 0.0)
+    silence_db: float = option(-80.0, "Segments quieter than this (dBFS RMS) are skipped", -120.0, 0.0)
+    pause_probability: float = option(0.3, "Probability that a segment gets pauses (digital silence or room tone)",
+                                      0.0, 1.0)
     min_cutoff_hz: float = option(2000.0, "Lowest low-pass cutoff of the degradation", 500.0, 23000.0)
     max_cutoff_hz: float = option(22000.0, "Highest low-pass cutoff of the degradation", 500.0, 23500.0)
     codec_probability: float = option(0.2, "Probability of an MP3 / Vorbis round trip", 0.0, 1.0)
-    gain_db: float = option(-20.0, "Random gain drawn from [gain_db, 0] dB", -60.0, 0.0)
+    gain_db: float = option(-40.0, "Random gain drawn from [gain_db, 0] dB", -60.0, 0.0)
     batch_size: int = option(16, "Segments per process per micro-batch", 1, 4096)
     gradient_accumulation: int = option(1, "Micro-batches per optimizer step", 1, 1024)
     learning_rate: float = option(2e-4, "AdamW peak learning rate", 1e-7, 1.0)

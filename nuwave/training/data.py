@@ -20,6 +20,41 @@ from nuwave.degrade import DegradationRange, random_degradation
 from nuwave.dsp import resample
 
 SILENCE_TRIES = 10
+# Pauses drawn into a segment (`with_pauses`): how many, how long, how long their fades (seconds), and the level
+# of the room tone under a recording (dBFS).
+PAUSES = (1, 3)
+PAUSE_SECONDS = (0.05, 0.4)
+FADE_SECONDS = (0.002, 0.04)
+ROOM_TONE_DB = (-90.0, -55.0)
+
+
+def with_pauses(audio: np.ndarray, sample_rate: int, content_hz: float, rng: np.random.Generator) -> np.ndarray:
+    """`(T,)` with 1-3 pauses: the recording faded out and back in (raised-cosine fades of 2-40 ms), a pause of
+    50-400 ms that may run off either end of the segment. Half the time the pauses are digital silence; else a
+    room tone lies under the whole segment (noise falling 0-2 powers of ten per decade, up to the file's content
+    only, at -90 to -55 dBFS), so a pause holds that room tone alone. Real recordings have both: the model must
+    learn that a pause in the input is a pause in every band."""
+    length = audio.size
+    gate = np.ones(length, np.float32)
+    for _ in range(int(rng.integers(PAUSES[0], PAUSES[1] + 1))):
+        width = int(rng.uniform(*PAUSE_SECONDS) * sample_rate)
+        fade = max(1, int(rng.uniform(*FADE_SECONDS) * sample_rate))
+        start = int(rng.integers(-width // 2, length))
+        ramp = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade + 1) / fade)  # 1 -> 0
+        shape = np.concatenate([ramp, np.zeros(width, np.float32), ramp[::-1]])
+        positions = np.arange(start - fade, start + width + fade)
+        inside = (positions >= 0) & (positions < length)
+        gate[positions[inside]] = np.minimum(gate[positions[inside]], shape[inside])
+    out = audio * gate
+    if rng.random() < 0.5:
+        spectrum = np.fft.rfft(rng.standard_normal(length))
+        freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
+        slope = rng.uniform(0.0, 2.0)  # power ~ f^-slope
+        spectrum *= np.where(freqs <= content_hz, np.maximum(freqs, 50.0) ** (-slope / 2), 0.0)
+        tone = np.fft.irfft(spectrum, n=length)
+        tone *= 10 ** (rng.uniform(*ROOM_TONE_DB) / 20) / max(np.sqrt(np.mean(tone**2)), 1e-12)
+        out = out + tone
+    return out.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -147,9 +182,11 @@ class SegmentDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, files: list[CachedFile], sample_rate: int, segment: int, length: int, seed: int,
-                 ranges: DegradationRange, silence_db: float, gain_db: float, balance: str = "length") -> None:
+                 ranges: DegradationRange, silence_db: float, gain_db: float, balance: str = "length",
+                 pause_probability: float = 0.0) -> None:
         self.files, self.sample_rate, self.segment, self.length, self.seed = files, sample_rate, segment, length, seed
         self.ranges, self.silence_rms, self.gain_db = ranges, 10 ** (silence_db / 20), gain_db
+        self.pause_probability = pause_probability
         weights = np.array([f.frames * f.channels for f in files], dtype=np.float64)
         if balance == "entries":
             entries = np.array([f.entry for f in files])
@@ -169,9 +206,15 @@ class SegmentDataset(torch.utils.data.Dataset):
     def _segment(self, rng: np.random.Generator) -> tuple[np.ndarray, CachedFile]:
         for _ in range(SILENCE_TRIES):
             file = self.files[min(int(np.searchsorted(self.cumulative, rng.random())), len(self.files) - 1)]
-            channel = int(rng.integers(file.channels))
+            # A stereo file gives its left, right, mid or side channel (the pipeline generates stereo as mid and
+            # side); other files one of their channels.
+            channel = int(rng.integers(4 if file.channels == 2 else file.channels))
             start = int(rng.integers(max(1, file.frames - self.segment + 1)))
-            audio = np.array(self._array(file.path)[channel, start : start + self.segment], dtype=np.float32)
+            window = self._array(file.path)[:, start : start + self.segment]
+            if channel < 2 or file.channels != 2:
+                audio = np.array(window[channel], dtype=np.float32)
+            else:
+                audio = ((window[0] + (1.0 if channel == 2 else -1.0) * window[1]) * np.sqrt(0.5)).astype(np.float32)
             if audio.size < self.segment:
                 audio = np.pad(audio, (0, self.segment - audio.size))
             if np.sqrt(np.mean(audio**2)) >= self.silence_rms:
@@ -181,6 +224,8 @@ class SegmentDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng((self.seed, index))
         target, file = self._segment(rng)
+        if rng.random() < self.pause_probability:
+            target = with_pauses(target, self.sample_rate, file.content_hz, rng)
         target = target * 10 ** (rng.uniform(self.gain_db, 0.0) / 20)
         peak = np.abs(target).max()
         if peak > 0.99:

@@ -26,7 +26,7 @@ from nuwave.pipeline import NuWavePipeline
 from nuwave.schedule import default_noise_schedule
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
-from nuwave.training.loss import diffusion_loss
+from nuwave.training.loss import diffusion_loss, envelope_loss
 
 logger = logging.getLogger("nuwave.train")
 AUDITED_INDICES = 256
@@ -50,6 +50,8 @@ class Progress:
 # it stays within -2.4 to -8.2 dB up to 20 kHz (`python scripts/corpus_spectrum.py`,
 # eval/results/corpus_spectrum.md).
 NEW_MODEL_TILT = 7.0
+# The weight of the envelope predictor's loss (bels) beside the diffusion loss.
+ENVELOPE_WEIGHT = 0.5
 
 
 def build_models(config: TrainConfig):
@@ -58,26 +60,43 @@ def build_models(config: TrainConfig):
         pipe = NuWavePipeline.from_pretrained(config.init_from)
         if config.tilt_db_per_octave is not None:  # moves the fine-tuned model to another diffusion domain
             pipe.denoiser.register_to_config(tilt_db_per_octave=config.tilt_db_per_octave)
-        return pipe.denoiser.train(), pipe.scheduler
+        denoiser = pipe.denoiser
+        if denoiser.envelope is None and config.envelope_bands > 0:  # a model without one gets a new predictor
+            torch.manual_seed(config.seed)
+            grown = NuWaveDenoiser.from_config({**denoiser.config, "envelope_bands": config.envelope_bands})
+            missing, unexpected = grown.load_state_dict(denoiser.state_dict(), strict=False)
+            if unexpected or any(not name.startswith("envelope") for name in missing):
+                raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
+            denoiser = grown
+        return denoiser.train(), pipe.scheduler
     torch.manual_seed(config.seed)
     tilt = NEW_MODEL_TILT if config.tilt_db_per_octave is None else config.tilt_db_per_octave
-    denoiser = NuWaveDenoiser(channels=config.channels, num_blocks=config.num_blocks, tilt_db_per_octave=tilt)
+    denoiser = NuWaveDenoiser(channels=config.channels, num_blocks=config.num_blocks, tilt_db_per_octave=tilt,
+                              envelope_bands=config.envelope_bands)
     return denoiser, default_noise_schedule()
 
 
 def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -> torch.Tensor:
     """One diffusion loss: level-normalise, tilt (`NuWaveDenoiser.whiten`), noise at a uniform random timestep,
-    predict v, compare. `denoiser` may be wrapped for distributed training."""
+    predict v, compare; plus, for a model with an envelope predictor, the log band-power error of its envelope of
+    the missing band (`nuwave.models.envelope`). `denoiser` may be wrapped for distributed training."""
+    model = getattr(denoiser, "module", denoiser)
     target, cond = batch["target"], batch["cond"]
     gain = level_gain(cond)
-    target, cond = getattr(denoiser, "module", denoiser).whiten(target * gain), cond * gain
+    plain, cond = target * gain, cond * gain
+    target = model.whiten(plain)
     noise = torch.randn(target.shape, generator=generator).to(target.device)
     steps = torch.randint(0, schedule.config.num_train_timesteps, (target.shape[0],), generator=generator)
     steps = steps.to(target.device)
     noisy = schedule.add_noise(target, noise, steps)
     velocity = schedule.get_velocity(target, noise, steps)
     prediction = denoiser(noisy, cond, batch["bandwidth"], steps)
-    return diffusion_loss(prediction, velocity, batch["trusted"])
+    loss = diffusion_loss(prediction, velocity, batch["trusted"])
+    if model.envelope is not None:
+        reference, mask = model.envelope_target(plain, batch["bandwidth"])
+        predicted = model.predict_envelope(cond, batch["bandwidth"])
+        loss = loss + ENVELOPE_WEIGHT * envelope_loss(predicted, reference, mask, batch["trusted"])
+    return loss
 
 
 def state_folders(run_dir: Path) -> list[Path]:
@@ -123,14 +142,14 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
     dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges,
-                             config.silence_db, config.gain_db, config.balance)
+                             config.silence_db, config.gain_db, config.balance, config.pause_probability)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
     validation = SegmentDataset(val_files, rate, segment, config.validation_segments, config.seed + 1, ranges,
-                                config.silence_db, config.gain_db, config.balance)
+                                config.silence_db, config.gain_db, config.balance, config.pause_probability)
 
     optimizer = torch.optim.AdamW(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     # accelerate steps a prepared scheduler once per process per optimizer step: scale its length to match.

@@ -1,0 +1,101 @@
+"""The envelope of the missing band: its log power per frame and frequency band, predicted from the input alone.
+
+Why: the diffusion model's sample at a low temperature is close to its posterior mean, and the mean of a band
+whose phase the input cannot predict is far quieter than the band itself; a mean-squared-error model also weighs
+the 8-24 kHz band by its energy, so an error of 10-30 dB there costs it little. The level of that band per frame
+and band, however, is largely predictable from the input (a fricative, a cymbal, a pause), and a log-power
+regression weighs every band alike, as the log-spectral distance and ears do. So the denoiser carries a small
+envelope predictor, trained with an L1 loss on the log band power of the level-normalised reference, and the
+pipeline brings the generated band to the predicted envelope: the diffusion supplies the fine structure, the
+envelope its level, frame by frame (a pause stays as quiet as the input says, a band where the input's kind of
+sound has nothing stays empty).
+
+Bands are equal slices of the model's STFT bins (linear frequency, as the LSD weighs bins). A band's power is
+the mean power of its bins *above the input's cutoff* (the known band is the input's own); a band wholly below
+the cutoff has no value (the mask says so).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# The floor of band powers, in the level-normalised domain (the working level is an RMS of 0.2, about
+# -14 dBFS): 1e-13 lies 115 dB under it, far below any recording's noise floor, so digital silence predicts
+# digital silence.
+POWER_FLOOR = 1e-13
+
+
+def band_edges(bins: int, bands: int) -> torch.Tensor:
+    """`(bands + 1,)` bin indices: band `k` holds bins `[edges[k], edges[k + 1])`; the last band takes the rest."""
+    edges = torch.linspace(0, bins - 1, bands + 1).round().long()
+    edges[-1] = bins
+    return edges
+
+
+def band_membership(bins: int, bands: int, device=None) -> torch.Tensor:
+    """`(bands, bins)` 0/1 matrix: which band each STFT bin belongs to."""
+    edges = band_edges(bins, bands).to(device)
+    index = torch.arange(bins, device=device)
+    return ((index[None, :] >= edges[:-1, None]) & (index[None, :] < edges[1:, None])).float()
+
+
+def generated_bins(bandwidth: torch.Tensor, bins: int) -> torch.Tensor:
+    """`(B, bins)` 0/1: the bins strictly above each item's cutoff (`bandwidth` = cutoff / Nyquist, `(B,)`)."""
+    freqs = torch.linspace(0.0, 1.0, bins, device=bandwidth.device)[None, :]
+    return (freqs > bandwidth.float()[:, None]).float()
+
+
+def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log10 band power above the cutoff and its mask.
+
+    power: `(B, bins, frames)` STFT power; bandwidth: `(B,)` cutoff / Nyquist.
+    Returns `(B, bands, frames)` log10 of the mean power of each band's bins above the cutoff (floored at
+    `POWER_FLOOR`), and `(B, bands)` 1 where a band has such bins.
+    """
+    bins = power.shape[1]
+    membership = band_membership(bins, bands, power.device)  # (bands, bins)
+    above = membership[None] * generated_bins(bandwidth, bins)[:, None, :]  # (B, bands, bins)
+    count = above.sum(-1)
+    mean = torch.einsum("bkf,bft->bkt", above, power.float()) / count.clamp_min(1.0)[:, :, None]
+    return torch.log10(mean.clamp_min(POWER_FLOOR)), (count > 0).float()
+
+
+class EnvelopePredictor(nn.Module):
+    """Input log spectrum `(B, frames, bins)` and a bandwidth embedding `(B, E)` -> log10 band power
+    `(B, bands, frames)`. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7: about 60 ms of context per
+    block at the default hop), and a linear head."""
+
+    def __init__(self, bins: int, bands: int, channels: int, num_blocks: int, embedding_dim: int,
+                 block: type[nn.Module]) -> None:
+        super().__init__()
+        self.bands = bands
+        self.input_projection = nn.Linear(bins, channels)
+        self.blocks = nn.ModuleList(block(channels, 2, 7, embedding_dim) for _ in range(num_blocks))
+        self.final_norm = nn.LayerNorm(channels)
+        self.head = nn.Linear(channels, bands)
+        # Start from "the band is as loud as the input's mean log power": a neutral guess the loss corrects.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        hidden = self.input_projection(log_spectrum)
+        for block in self.blocks:
+            hidden = block(hidden, embedding)
+        offset = log_spectrum.mean(dim=-1, keepdim=True)  # (B, frames, 1): the frame's overall log level
+        return (self.head(self.final_norm(hidden)) + offset).transpose(1, 2)
+
+
+def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth: torch.Tensor,
+                      max_gain_db: float = 40.0) -> torch.Tensor:
+    """Bring the bins above the cutoff of `spectrum` `(B, bins, frames)` (complex) to the band powers of
+    `envelope` `(B, bands, frames)` (log10), each band by one real gain per frame (the fine structure within a
+    band and every phase are kept). Gains are capped at `max_gain_db`, so a band the sampler left empty is not
+    blown up from rounding noise; bins at or below the cutoff are unchanged."""
+    bins, bands = spectrum.shape[1], envelope.shape[1]
+    actual, _ = band_log_power(spectrum.abs().square(), bandwidth, bands)
+    log_gain = (0.5 * (envelope.float() - actual)).clamp(max=max_gain_db / 20.0)
+    membership = band_membership(bins, bands, spectrum.device)
+    gain = 10.0 ** torch.einsum("kf,bkt->bft", membership, log_gain)
+    above = generated_bins(bandwidth, bins)[:, :, None]
+    return spectrum * (above * gain + (1.0 - above))
