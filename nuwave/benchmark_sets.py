@@ -21,6 +21,7 @@ and the manifests `folder/speech_pauses_benchmark.txt` and `folder/stereo_benchm
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -96,12 +97,16 @@ def stereo_set(folder: Path, speech: list[np.ndarray]) -> dict[str, np.ndarray]:
     for entry in held_out(folder, "music"):
         if entry["channels"] == 2 and entry["seconds"] >= 2.0:
             by_package.setdefault(entry["package"], []).append(entry)
-    in_turn = [e for group in zip(*by_package.values()) for e in group] if by_package else []
+    in_turn = [e for group in itertools.zip_longest(*by_package.values()) for e in group if e is not None]
     out = {}
     for entry in in_turn[:STEREO_EXCERPTS]:
         out[f"stereo_{entry['package']}_{name_order(entry['path']).hex()[:8]}"] = excerpt(folder, entry, STEREO_RATE)
-    mids = [excerpt(folder, e, STEREO_RATE).mean(axis=0) for e in in_turn[STEREO_EXCERPTS : STEREO_EXCERPTS + 4]]
-    voices = [resample(v, PAUSE_RATE, STEREO_RATE) for v in speech[:2]]
+    # Further excerpts first; a small corpus lends the probes its stereo excerpts again.
+    pool = in_turn[STEREO_EXCERPTS:] + in_turn[:STEREO_EXCERPTS]
+    if len(pool) < 3 or not speech:
+        return out
+    mids = [excerpt(folder, pool[index % len(pool)], STEREO_RATE).mean(axis=0) for index in range(4)]
+    voices = [resample(speech[index % len(speech)], PAUSE_RATE, STEREO_RATE) for index in range(2)]
     pairs = {"opposite_music": (mids[0], None), "opposite_speech": (voices[0], None),
              "unrelated_music": (mids[1], mids[2]), "unrelated_music_speech": (mids[3], voices[1])}
     for name, (left, right) in pairs.items():

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
@@ -47,3 +48,27 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
     assert f"sampler: dpmsolver++, temperature {cli.DEFAULT_TEMPERATURE:g}" in report
     for row in results["summary"]:
         assert np.isfinite(row["lsd"]) and row["rtf"] >= 0
+
+
+def test_stereo_suite_keeps_both_channels_and_reports_band_correlation(tmp_path, tiny_model_dir):
+    rng = np.random.default_rng(1)
+    mono = tone_mix(44100, 0.6) + 0.02 * rng.standard_normal(26460).astype(np.float32)
+    other = tone_mix(44100, 0.6, seed=3) + 0.02 * rng.standard_normal(26460).astype(np.float32)
+    sf.write(str(tmp_path / "opposite.wav"), np.stack([mono, -mono], 1), 44100, subtype="FLOAT")
+    sf.write(str(tmp_path / "unrelated.wav"), np.stack([mono, other], 1), 44100, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("opposite.wav\nunrelated.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps(
+        {"name": "tiny-stereo", "manifest": "list.txt", "output_rate": 44100, "input_rates": [16000],
+         "degradations": ["standard"], "stereo": True}))
+    out = tmp_path / "results"
+    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--model",
+                                           str(tiny_model_dir), "--steps", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    records = json.loads((out / "results.json").read_text())["records"]
+    by_file = {(r["file"].rsplit("/", 1)[-1], r["system"]): r["metrics"] for r in records}
+    assert by_file[("opposite.wav", "sinc")]["reference_band_corr"] == pytest.approx(-1, abs=1e-4)
+    # mid / side generation: L = -R in, opposite bands out
+    assert by_file[("opposite.wav", "nuwave")]["band_corr"] == pytest.approx(-1, abs=1e-4)
+    assert abs(by_file[("unrelated.wav", "nuwave")]["reference_band_corr"]) < 0.3
+    report = (out / "report.md").read_text()
+    assert "both channels" in report and "| opposite.wav | -1.000 |" in report and "octave 1 (dB)" in report

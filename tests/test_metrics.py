@@ -91,3 +91,41 @@ def test_spectral_band_replication_fills_the_top_band_and_keeps_the_known_one():
     assert abs(after["lsd_lf"].item() - before["lsd_lf"].item()) < 0.05
     # nothing to extend when the cutoff is the Nyquist frequency
     np.testing.assert_array_equal(spectral_band_replication(sinc, 24000, 48000), sinc)
+
+
+def test_band_diagnostics_known_answers():
+    from nuwave.metrics import band_diagnostics, octave_edges
+
+    assert octave_edges(8000, 48000) == [(8000, 16000), (16000, 24000.0)]
+    assert octave_edges(2000, 48000) == [(2000, 4000), (4000, 8000), (8000, 24000.0)]
+    rate = 48000
+    rng = np.random.default_rng(0)
+    reference = 0.1 * rng.standard_normal(2 * rate)
+    reference[rate // 2 : rate] = 0.0  # half a second of digital silence
+    reference = torch.from_numpy(reference.astype(np.float32))
+    same = band_diagnostics(reference, reference, 8000, rate)
+    assert same["band_db_1"].item() == pytest.approx(0, abs=1e-4) and np.isnan(same["band_db_3"].item())
+    assert same["lsd_active"].item() == pytest.approx(0, abs=1e-6) and same["silence_dbfs"].item() == -200
+    doubled = band_diagnostics(2 * reference, reference, 8000, rate)
+    assert doubled["band_db_1"].item() == pytest.approx(20 * np.log10(2), abs=1e-3)
+    assert doubled["band_db_2"].item() == pytest.approx(20 * np.log10(2), abs=1e-3)
+    # noise at -60 dBFS in the pause: the output's RMS there, and the pause's band far above the clamped floor
+    filled = reference.clone()
+    filled[rate // 2 : rate] = torch.from_numpy((1e-3 * rng.standard_normal(rate // 2)).astype(np.float32))
+    values = band_diagnostics(filled, reference, 8000, rate)
+    assert values["silence_dbfs"].item() == pytest.approx(-60, abs=0.5)
+    assert values["pause_db"].item() > 20 and values["lsd_pause"].item() > 1
+    assert values["band_db_1"].item() == pytest.approx(0, abs=0.1)
+
+
+def test_band_correlation_of_same_opposite_and_unrelated_channels():
+    from nuwave.metrics import band_correlation
+
+    rng = np.random.default_rng(1)
+    x, y = (torch.from_numpy(rng.standard_normal(48000).astype(np.float32)) for _ in range(2))
+    assert band_correlation(torch.stack([x, x]), 8000, 48000).item() == pytest.approx(1, abs=1e-5)
+    assert band_correlation(torch.stack([x, -x]), 8000, 48000).item() == pytest.approx(-1, abs=1e-5)
+    assert abs(band_correlation(torch.stack([x, y]), 8000, 48000).item()) < 0.05
+    # only the band above the cutoff counts: a shared low band does not make unrelated highs correlated
+    low = torch.from_numpy(np.sin(2 * np.pi * 200 * np.arange(48000) / 48000).astype(np.float32)) * 10
+    assert abs(band_correlation(torch.stack([low + x, low + y]), 8000, 48000).item()) < 0.05

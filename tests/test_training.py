@@ -157,3 +157,63 @@ def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist
     lossless, lossy = prepare_files(index_sources([str(manifest)]), AudioCache(tmp_path / "cache", 48000, "channels"))
     assert (lossless.trusted_hz, lossless.content_hz) == (24000.0, 22050.0)
     assert (lossy.trusted_hz, lossy.content_hz) == (17000.0, 17000.0)
+
+
+def test_pauses_hold_digital_silence_or_room_tone_within_the_content():
+    from nuwave.training.data import ROOM_TONE_DB, with_pauses
+
+    rate = 48000
+    steady = np.full(36000, 0.5, np.float32)  # never quiet by itself
+    kinds = set()
+    for seed in range(40):
+        out = with_pauses(steady, rate, 16000.0, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out, with_pauses(steady, rate, 16000.0, np.random.default_rng(seed)))
+        # the same draws on silence leave the room tone alone (or nothing)
+        tone = with_pauses(np.zeros_like(steady), rate, 16000.0, np.random.default_rng(seed))
+        muted = np.abs(out - tone) < 1e-6  # where the recording is faded out completely
+        assert out.shape == steady.shape and out.dtype == np.float32
+        assert muted.sum() >= 0.05 * rate / 2  # at least half of the shortest pause lies in the segment
+        if not tone.any():
+            kinds.add("silence")
+            assert (out == 0).sum() >= 0.05 * rate / 2  # digital silence: exact zeros
+        else:
+            kinds.add("room tone")
+            level = 20 * np.log10(np.sqrt(np.mean(tone.astype(np.float64) ** 2)))
+            assert ROOM_TONE_DB[0] - 0.1 < level < ROOM_TONE_DB[1] + 0.1
+            spectrum = np.abs(np.fft.rfft(tone)) ** 2
+            freqs = np.fft.rfftfreq(tone.size, 1 / rate)
+            assert spectrum[freqs > 16100].sum() < 1e-6 * spectrum.sum()  # nothing above the file's content
+    assert kinds == {"silence", "room tone"}
+
+
+def test_stereo_files_give_left_right_mid_and_side_examples(tmp_path):
+    from nuwave.degrade import DegradationRange
+    from nuwave.training.data import AudioCache, SegmentDataset, SourceFile, prepare_files
+
+    left = tone_mix(48000, 0.5)
+    right = tone_mix(48000, 0.5, seed=7)
+    sf.write(str(tmp_path / "s.wav"), np.stack([left, right], 1), 48000, subtype="FLOAT")
+    files = prepare_files([SourceFile(str(tmp_path / "s.wav"))], AudioCache(tmp_path / "cache", 48000, "channels"))
+    dataset = SegmentDataset(files, 48000, 24000, 200, 0, DegradationRange(codec_probability=0.0), -120.0, 0.0)
+    candidates = {"left": left, "right": right, "mid": (left + right) * np.sqrt(0.5),
+                  "side": (left - right) * np.sqrt(0.5)}
+    seen = set()
+    for index in range(200):
+        target = dataset[index]["target"][0].numpy()
+        for name, signal in candidates.items():
+            if np.allclose(target, signal[: target.size], atol=1e-5):
+                seen.add(name)
+    assert seen == set(candidates)
+
+
+def test_fine_tuning_a_model_without_an_envelope_adds_one_and_keeps_the_rest(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "old", "--envelope-bands", "0")
+    old = NuWavePipeline.from_pretrained(tmp_path / "old" / "export").denoiser
+    assert old.envelope is None
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "grown", "--init-from",
+          tmp_path / "old" / "export", "--envelope-bands", "16", "--learning-rate", "1e-7", "--ema-decay", "1.0")
+    grown = NuWavePipeline.from_pretrained(tmp_path / "grown" / "export").denoiser
+    assert grown.config.envelope_bands == 16 and grown.envelope is not None
+    kept = grown.state_dict()
+    for name, tensor in old.state_dict().items():
+        torch.testing.assert_close(kept[name], tensor)
