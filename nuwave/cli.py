@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,10 +20,24 @@ DEFAULT_TEMPERATURE = 0.15
 TEMPERATURE_HELP = ("0 to 1: how far the result goes from the model's mean estimate (best SNR) towards its full "
                     "sample (generated detail at full level, own phase).")
 OUTPUT_EXTENSIONS = (".wav", ".flac")
+# The lowest cutoff a user may give: below it there is no band to start from.
+MIN_CUTOFF_HZ = 100.0
 
 
 def fail(message: str) -> None:
+    # A file name that is not UTF-8 arrives with surrogate escapes, which a terminal cannot print: show its bytes.
+    message = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     click.echo(f"nuwave: error: {message}", err=True)
+
+
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses NaN (which compares false with every bound, so plain ranges let it in)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,23 +51,60 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
     from nuwave.audio_io import READ_EXTENSIONS
 
     inside_output = output.resolve()
-    single_file = len(inputs) == 1 and not inputs[0].is_dir()
-    to_file = single_file and output.suffix.lower() in OUTPUT_EXTENSIONS and not output.is_dir()
+    single_file = len(inputs) == 1 and not _is_dir(inputs[0])
+    to_file = single_file and output.suffix.lower() in OUTPUT_EXTENSIONS and not _is_dir(output)
     jobs, errors = [], []
     for source in inputs:
-        if not source.exists():
-            errors.append(f"{source}: no such file or folder")
-        elif source.is_dir():
-            found = sorted(
-                p for p in source.rglob("*")
-                if p.is_file() and p.suffix.lower() in READ_EXTENSIONS and inside_output not in p.resolve().parents
-            )
-            if not found:
-                errors.append(f"{source}: no audio files in this folder")
-            jobs += [(p, (output / p.relative_to(source)).with_suffix(extension)) for p in found]
-        else:
-            jobs.append((source, output if to_file else output / (source.stem + extension)))
+        try:
+            if not source.exists():
+                errors.append(f"{source}: no such file or folder")
+            elif source.is_dir():
+                found = sorted(
+                    p for p in source.rglob("*")
+                    if p.is_file() and p.suffix.lower() in READ_EXTENSIONS and inside_output not in p.resolve().parents
+                )
+                if not found:
+                    errors.append(f"{source}: no audio files in this folder")
+                jobs += [(p, (output / p.relative_to(source)).with_suffix(extension)) for p in found]
+            else:
+                jobs.append((source, output if to_file else output / (source.stem + extension)))
+        except OSError as error:  # a folder that cannot be entered, a name too long for the file system
+            errors.append(f"{source}: cannot be read ({error.strerror or error})")
     return jobs, errors
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
+    """What would be lost if the jobs ran: two inputs written to one output, or an output that is an input of
+    the run (even with --overwrite). One message per problem; empty when the plan is safe."""
+    def key(path: Path) -> str:
+        return os.path.normcase(os.path.realpath(path))
+
+    sources = {key(source): source for source, _ in jobs}
+    by_destination: dict[str, list[Path]] = {}
+    problems = []
+    for source, destination in jobs:
+        by_destination.setdefault(key(destination), []).append(source)
+        if key(destination) in sources:
+            problems.append(f"{destination}: is an input of this run and would be overwritten; choose another output")
+    for destination, (first, *others) in ((d, s) for d, s in by_destination.items() if len(s) > 1):
+        named = ", ".join(str(p) for p in [first, *others])
+        problems.append(f"{named}: would all be written to {destination}; rename them or upsample them in "
+                        "separate runs")
+    return problems
 
 
 @main.command()
@@ -66,10 +119,10 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
               help="Container of the files written into an output folder.")
 @click.option("--steps", default=8, show_default=True, type=click.IntRange(1, 1000), help="Sampler steps.")
 @click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
-@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=click.FloatRange(0.0, 1.0),
+@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
               help=TEMPERATURE_HELP)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
-@click.option("--cutoff", type=click.FloatRange(min=0, min_open=True),
+@click.option("--cutoff", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="The input's real bandwidth in Hz (default: detected from its spectrum).")
 @click.option("--channel-mode", default="mid-side", show_default=True,
               type=click.Choice(["mid-side", "independent", "shared"]),
@@ -77,7 +130,7 @@ def plan_jobs(inputs: tuple[Path, ...], output: Path, extension: str) -> tuple[l
               "independent: every channel its own noise; shared: every channel the same noise.")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
-@click.option("--chunk-seconds", default=10.0, show_default=True, type=click.FloatRange(1.0, 600.0),
+@click.option("--chunk-seconds", default=10.0, show_default=True, type=FiniteRange(1.0, 600.0),
               help="Length of the chunks a file is processed in.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="A save_pretrained model folder (default: the shipped checkpoint).")
@@ -92,10 +145,16 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
     jobs, errors = plan_jobs(inputs, output, "." + container)
     for message in errors:
         fail(message)
+    refused = collisions(jobs)
+    if refused:
+        for message in refused:
+            fail(message)
+        fail("nothing was written")
+        sys.exit(1)
     pending = []
     skipped = 0
     for source, destination in jobs:
-        if destination.exists() and source.resolve() != destination.resolve() and not overwrite:
+        if _exists(destination) and not overwrite:
             skipped += 1
             if not quiet:
                 click.echo(f"{source}: skipped, {destination} exists (--overwrite replaces it)", err=True)
@@ -103,13 +162,19 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             pending.append((source, destination))
 
     done, failed = 0, len(errors)
+    signal.signal(signal.SIGTERM, _terminate)  # `kill` cleans up as Ctrl-C does
     if pending:
         from nuwave.audio_io import AudioError
-        from nuwave.pipeline import ModelError, load_pipeline
+        from nuwave.pipeline import ModelError, load_pipeline, resolve_device
         from nuwave.upsample import UpsampleSettings, upsample_file
 
         try:
-            pipe = load_pipeline(model or DEFAULT_MODEL, device)
+            torch_device = resolve_device(device)
+        except ModelError as error:
+            fail(str(error))
+            sys.exit(1)
+        try:
+            pipe = load_pipeline(model or DEFAULT_MODEL, str(torch_device))
         except ModelError as error:
             fail(str(error) if model else f"{error} (the shipped checkpoint is missing; pass --model PATH)")
             sys.exit(1)
@@ -126,15 +191,23 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
                 fail(str(error))
                 failed += 1
                 continue
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as interruption:
                 fail(f"interrupted while writing {destination}; nothing was written under that name")
-                sys.exit(130)
+                sys.exit(143 if isinstance(interruption, Terminated) else 130)
             done += 1
             if not quiet:
                 click.echo(_describe(result, destination, sample_rate), err=True)
     if not quiet or failed:
         click.echo(f"done {done}, skipped {skipped}, failed {failed}", err=True)
     sys.exit(1 if failed else 0)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that the partial output is removed as for Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
@@ -156,7 +229,7 @@ def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
 @click.option("--steps", default="1,2,4,8,16,32", show_default=True, callback=_parse_steps,
               help="Step counts to evaluate, comma-separated.")
 @click.option("--scheduler", default="dpmsolver++", show_default=True, type=click.Choice(SCHEDULER_NAMES))
-@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=click.FloatRange(0.0, 1.0),
+@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
               help=TEMPERATURE_HELP)
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")

@@ -243,6 +243,42 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# What a denoiser config may hold: (low, high) for integers, "finite" for real numbers.
+CONFIG_BOUNDS = {"sample_rate": (16000, 192000), "n_fft": (16, 65536), "hop_length": (1, 65536),
+                 "channels": (1, 65536), "num_blocks": (1, 1024), "expansion": (1, 64), "kernel_size": (1, 1023),
+                 "embedding_dim": (2, 65536), "num_train_timesteps": (1, 100000), "envelope_bands": (0, 4096),
+                 "envelope_channels": (1, 65536), "envelope_blocks": (0, 1024),
+                 "tilt_db_per_octave": "finite", "tilt_corner_hz": "finite", "tilt_max_db": "finite"}
+
+
+def check_denoiser_config(path: Path) -> None:
+    """Refuse a denoiser config.json whose values cannot make a working model, naming the file and the values."""
+    import json
+    import math
+
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{path}: unreadable denoiser config ({error})") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: a denoiser config must be a JSON object")
+    problems = []
+    for name, bounds in CONFIG_BOUNDS.items():
+        if name not in config:
+            continue
+        value = config[name]
+        if bounds == "finite":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                problems.append(f"{name} = {value!r} is not a finite number")
+        elif isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+            problems.append(f"{name} = {value!r} is not an integer from {bounds[0]} to {bounds[1]}")
+    n_fft, hop = config.get("n_fft"), config.get("hop_length")
+    if isinstance(n_fft, int) and isinstance(hop, int) and hop > n_fft:
+        problems.append(f"hop_length = {hop} is larger than n_fft = {n_fft}")
+    if problems:
+        raise ModelError(f"{path}: invalid denoiser config: " + "; ".join(problems))
+
+
 def load_pipeline(path, device: str = "auto") -> NuWavePipeline:
     """Load a `save_pretrained` folder onto `device`, with one-line errors for missing or corrupt folders."""
     from diffusers.utils import logging as diffusers_logging
@@ -252,6 +288,7 @@ def load_pipeline(path, device: str = "auto") -> NuWavePipeline:
         raise ModelError(f"{path}: no such model folder")
     if not (path / "model_index.json").is_file():
         raise ModelError(f"{path}: not a nuwave model folder (no model_index.json)")
+    check_denoiser_config(path / "denoiser" / "config.json")
     diffusers_logging.disable_progress_bar()
     try:
         pipe = NuWavePipeline.from_pretrained(str(path))

@@ -179,7 +179,7 @@ def test_output_equal_to_input_is_refused(tmp_path, tiny_model_dir):
     source = write(tmp_path / "in.wav")
     before = source.read_bytes()
     result = upsample(tiny_model_dir, source, "-o", source, "--overwrite")
-    assert result.exit_code == 1 and "the output path is the input path" in error_lines(result)[0]
+    assert result.exit_code == 1 and "is an input of this run and would be overwritten" in error_lines(result)[0]
     assert source.read_bytes() == before
 
 

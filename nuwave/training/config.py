@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,18 @@ from typing import Any
 import click
 
 
-def option(default: Any, help: str, low: float | None = None, high: float | None = None, choices=None):
-    return field(default=default, metadata={"help": help, "low": low, "high": high, "choices": choices})
+def option(default: Any, help: str, low: float | None = None, high: float | None = None, choices=None,
+           factory=None):
+    metadata = {"help": help, "low": low, "high": high, "choices": choices}
+    if factory is not None:  # a mutable default (a list): a fresh one per config
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class TrainConfig:
-    data: list[str] = option(list, "Folders of high-resolution audio, or manifest files (.txt, one path a line)")
+    data: list[str] = option(None, "Folders of high-resolution audio, or manifest files (.txt, one path a line)",
+                             factory=list)
     run_dir: str = option("runs/nuwave", "Folder for this run: config, split, state, logs, export")
     init_from: str | None = option(None, "A save_pretrained folder to fine-tune (default: a new model)")
     channels: int = option(256, "Denoiser width (new models only)", 8, 4096)
@@ -73,6 +79,8 @@ class TrainConfig:
             value, meta = getattr(self, item.name), item.metadata
             if value is None:
                 continue
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{item.name} = {value} is not a finite number")
             if meta.get("low") is not None and not meta["low"] <= value <= meta["high"]:
                 raise ValueError(f"{item.name} = {value} is outside [{meta['low']}, {meta['high']}]")
             if meta.get("choices") and value not in meta["choices"]:
