@@ -208,12 +208,18 @@ def test_stereo_files_give_left_right_mid_and_side_examples(tmp_path):
 
 def test_fine_tuning_a_model_without_an_envelope_adds_one_and_keeps_the_rest(tmp_path, corpus):
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "old", "--envelope-bands", "0")
+    # a folder written before the envelope options existed: its config does not name them at all
+    config_path = tmp_path / "old" / "export" / "denoiser" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({k: v for k, v in config.items() if not k.startswith("envelope")}))
     old = NuWavePipeline.from_pretrained(tmp_path / "old" / "export").denoiser
     assert old.envelope is None
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "grown", "--init-from",
           tmp_path / "old" / "export", "--envelope-bands", "16", "--learning-rate", "1e-7", "--ema-decay", "1.0")
     grown = NuWavePipeline.from_pretrained(tmp_path / "grown" / "export").denoiser
     assert grown.config.envelope_bands == 16 and grown.envelope is not None
+    saved = json.loads((tmp_path / "grown" / "export" / "denoiser" / "config.json").read_text())
+    assert saved["envelope_bands"] == 16
     kept = grown.state_dict()
     for name, tensor in old.state_dict().items():
         torch.testing.assert_close(kept[name], tensor)

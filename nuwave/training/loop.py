@@ -63,7 +63,10 @@ def build_models(config: TrainConfig):
         denoiser = pipe.denoiser
         if denoiser.envelope is None and config.envelope_bands > 0:  # a model without one gets a new predictor
             torch.manual_seed(config.seed)
-            grown = NuWaveDenoiser.from_config({**denoiser.config, "envelope_bands": config.envelope_bands})
+            # The constructor, not `from_config`: a config loaded from a folder written before these options
+            # existed lists them as "default values", and `from_config` would put those defaults back.
+            settings = {key: value for key, value in denoiser.config.items() if not key.startswith("_")}
+            grown = NuWaveDenoiser(**{**settings, "envelope_bands": config.envelope_bands})
             missing, unexpected = grown.load_state_dict(denoiser.state_dict(), strict=False)
             if unexpected or any(not name.startswith("envelope") for name in missing):
                 raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
@@ -76,10 +79,12 @@ def build_models(config: TrainConfig):
     return denoiser, default_noise_schedule()
 
 
-def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -> torch.Tensor:
+def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """One diffusion loss: level-normalise, tilt (`NuWaveDenoiser.whiten`), noise at a uniform random timestep,
     predict v, compare; plus, for a model with an envelope predictor, the log band-power error of its envelope of
-    the missing band (`nuwave.models.envelope`). `denoiser` may be wrapped for distributed training."""
+    the missing band (`nuwave.models.envelope`). `denoiser` may be wrapped for distributed training.
+
+    Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (the last for envelope models)."""
     model = getattr(denoiser, "module", denoiser)
     target, cond = batch["target"], batch["cond"]
     gain = level_gain(cond)
@@ -91,12 +96,13 @@ def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -
     noisy = schedule.add_noise(target, noise, steps)
     velocity = schedule.get_velocity(target, noise, steps)
     prediction = denoiser(noisy, cond, batch["bandwidth"], steps)
-    loss = diffusion_loss(prediction, velocity, batch["trusted"])
+    parts = {"loss/diffusion": diffusion_loss(prediction, velocity, batch["trusted"])}
     if model.envelope is not None:
         reference, mask = model.envelope_target(plain, batch["bandwidth"])
         predicted = model.predict_envelope(cond, batch["bandwidth"])
-        loss = loss + ENVELOPE_WEIGHT * envelope_loss(predicted, reference, mask, batch["trusted"])
-    return loss
+        parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"])
+    parts["loss"] = parts["loss/diffusion"] + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
+    return parts
 
 
 def state_folders(run_dir: Path) -> list[Path]:
@@ -182,15 +188,15 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
             % 2**63
         )
         with accelerator.accumulate(denoiser):
-            loss = training_step(denoiser, schedule, batch, generator)
-            accelerator.backward(loss)
+            parts = training_step(denoiser, schedule, batch, generator)
+            accelerator.backward(parts["loss"])
             if accelerator.sync_gradients and config.grad_clip > 0:
                 accelerator.clip_grad_norm_(denoiser.parameters(), config.grad_clip)
             optimizer.step()
             lr_schedule.step()
             optimizer.zero_grad()
         seen += 1
-        losses.append(loss.detach())
+        losses.append({name: value.detach() for name, value in parts.items() if name != "loss"})
         indices += batch["index"].tolist()[: max(0, AUDITED_INDICES - len(indices))]
         if not accelerator.sync_gradients:
             continue
@@ -198,13 +204,16 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         progress.step += 1
         step = progress.step
         if step % config.log_every == 0 or step == config.max_steps:
-            mean_loss = accelerator.gather(torch.stack(losses).mean()[None]).mean().item()
+            logs = {name: accelerator.gather(torch.stack([item[name] for item in losses]).mean()[None]).mean().item()
+                    for name in losses[0]}
             rate_now = seen * config.batch_size * accelerator.num_processes / (time.perf_counter() - started)
-            logs = {"loss/diffusion": mean_loss, "lr": lr_schedule.get_last_lr()[0], "speed/segments_per_s": rate_now}
+            logs.update({"lr": lr_schedule.get_last_lr()[0], "speed/segments_per_s": rate_now})
             accelerator.log(logs, step=step)
             record(accelerator, run_dir, step, logs)
             if show:
-                logger.info("step %d  loss %.4f  lr %.2e  %.1f segments/s", step, mean_loss, logs["lr"], rate_now)
+                envelope = f"  envelope {logs['loss/envelope']:.4f}" if "loss/envelope" in logs else ""
+                logger.info("step %d  loss %.4f%s  lr %.2e  %.1f segments/s", step, logs["loss/diffusion"], envelope,
+                            logs["lr"], rate_now)
             losses.clear()
         if step % config.validate_every == 0 or step == config.max_steps:
             metrics = validate(accelerator, denoiser, ema, schedule, validation, config)
@@ -285,7 +294,7 @@ def validate(accelerator: Accelerator, denoiser, ema: EMAModel, schedule, datase
         generator = torch.Generator().manual_seed(index)
         fixed = torch.Generator().manual_seed(10_000 + index)
         with accelerator.autocast():
-            loss = training_step(model, schedule, batch, fixed)
+            loss = training_step(model, schedule, batch, fixed)["loss"]
         cutoff = float(item["bandwidth"]) * rate / 2
         out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
                    cutoff=cutoff, generator=generator).audios
