@@ -6,7 +6,8 @@
     python scripts/prepare_data.py --out data --summary               # the table of an existing corpus
 
 Writes data/audio/<package>/*.flac, data/manifest.jsonl and per kind and split data/{speech,music}_{train,test}
-.jsonl (for `nuwave train --data`) and .txt (for benchmark suites). Nothing of it is committed.
+.jsonl (for `nuwave train --data`; also split into _lossless / _lossy) and .txt (for benchmark suites), and the
+speech-pauses and stereo benchmark sets (`nuwave/benchmark_sets.py`). Nothing of it is committed.
 """
 
 from __future__ import annotations
