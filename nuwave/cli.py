@@ -124,6 +124,9 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
 @click.option("--cutoff", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="The input's real bandwidth in Hz (default: detected from its spectrum).")
+@click.option("--top", type=FiniteRange(min=MIN_CUTOFF_HZ),
+              help="Where the output's content ends, in Hz (e.g. 20000 for recordings known to stop there); "
+              "nothing is generated above it. Default: wherever the model puts it.")
 @click.option("--channel-mode", default="mid-side", show_default=True,
               type=click.Choice(["mid-side", "independent", "shared"]),
               help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
@@ -137,7 +140,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, temperature, seed, cutoff,
+def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, temperature, seed, cutoff, top,
              channel_mode, batch_size, chunk_seconds, model, device, overwrite, quiet) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
@@ -180,7 +183,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
             sys.exit(1)
         settings = UpsampleSettings(
             target_rate=sample_rate, num_steps=steps, scheduler=scheduler, temperature=temperature, seed=seed,
-            cutoff=cutoff, channel_mode=channel_mode, batch_size=batch_size,
+            cutoff=cutoff, top=top, channel_mode=channel_mode, batch_size=batch_size,
             chunk_seconds=chunk_seconds, subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):
@@ -196,7 +199,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, scheduler, 
                 sys.exit(143 if isinstance(interruption, Terminated) else 130)
             done += 1
             if not quiet:
-                click.echo(_describe(result, destination, sample_rate), err=True)
+                click.echo(_describe(result, destination, sample_rate, top), err=True)
     if not quiet or failed:
         click.echo(f"done {done}, skipped {skipped}, failed {failed}", err=True)
     sys.exit(1 if failed else 0)
@@ -279,10 +282,16 @@ def evaluate_command(suite_path, model, baselines_only, steps, scheduler, temper
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
 
 
-def _describe(result, destination: Path, sample_rate: int) -> str:
+def _describe(result, destination: Path, sample_rate: int, top: float | None) -> str:
     info = result.info
     how = "detected" if result.detected else "given"
-    what = "full bandwidth, resampled only" if result.full_band else f"generated {result.cutoff / 1000:.1f}-{sample_rate / 2000:.1f} kHz"
+    end = sample_rate / 2 if top is None else min(top, sample_rate / 2)
+    if not result.full_band:
+        what = f"generated {result.cutoff / 1000:.1f}-{end / 1000:.1f} kHz"
+    elif top is not None and top <= result.cutoff:
+        what = "content already reaches --top, resampled only"
+    else:
+        what = "full bandwidth, resampled only"
     return (f"{info.path}: {info.sample_rate} Hz, {info.channels} ch, {info.duration:.1f} s, bandwidth "
             f"{result.cutoff / 1000:.1f} kHz ({how}); {what} -> {destination}")
 

@@ -13,7 +13,7 @@ from diffusers.utils import BaseOutput
 
 from nuwave.dsp import level_gain, merge_known_band, resample
 from nuwave.models.denoiser import NuWaveDenoiser
-from nuwave.models.envelope import shape_to_envelope
+from nuwave.models.envelope import generated_bins, shape_to_envelope
 from nuwave.schedule import (
     DEFAULT_SCHEDULER,
     DEFAULT_TEMPERATURE,
@@ -98,6 +98,7 @@ class NuWavePipeline(DiffusionPipeline):
         scheduler: str = DEFAULT_SCHEDULER,
         temperature: float = DEFAULT_TEMPERATURE,
         cutoff: float | None = None,
+        top: float | None = None,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
         level: float | None = None,
@@ -121,6 +122,8 @@ class NuWavePipeline(DiffusionPipeline):
                 estimators on the distortion-perception frontier interpolate between the MMSE estimate and a
                 sample of the right distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
             cutoff: the input's real bandwidth in Hz (default: its Nyquist frequency, `sample_rate / 2`).
+            top: where the output's content ends, in Hz (above `cutoff`): nothing is generated above it, for
+                recordings known to stop there (many end at 20 kHz). Default: wherever the model puts it.
             generator: seeds the initial noise; the same seed gives the same audio.
             noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
                 `generator`; used to make overlapping chunks of a long file start from the same noise).
@@ -151,6 +154,8 @@ class NuWavePipeline(DiffusionPipeline):
         if not 0 < cutoff <= nyquist:
             raise ValueError(f"cutoff {cutoff:g} Hz must be above 0 and at most the input's Nyquist {nyquist:g} Hz")
         bandwidth = min(cutoff / (self.model_rate / 2), 1.0)
+        if top is not None and not cutoff < float(top):
+            raise ValueError(f"top {float(top):g} Hz must be above the cutoff {cutoff:g} Hz")
 
         model_length = round(length * self.model_rate / sample_rate)
         if as_mid_side:
@@ -164,7 +169,7 @@ class NuWavePipeline(DiffusionPipeline):
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             result = self._sample(
                 cond, band, channels, num_inference_steps, sampler, temperature, generator, noise, level,
-                channel_mode == "shared", callback,
+                channel_mode == "shared", callback, top,
             )
             evaluations = len(sampler.timesteps)
             if keep_known_band:
@@ -184,7 +189,7 @@ class NuWavePipeline(DiffusionPipeline):
 
     def _sample(
         self, cond, band, channels, num_steps, sampler, temperature, generator, noise, level, shared_channel_noise,
-        callback,
+        callback, top=None,
     ):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
@@ -227,6 +232,9 @@ class NuWavePipeline(DiffusionPipeline):
             spectrum = shape_to_envelope(spectrum, envelope, band)
         input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
         spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)
+        if top is not None:
+            ceiling = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
+            spectrum = spectrum * (1.0 - generated_bins(ceiling, spectrum.shape[1]))[:, :, None]
         return self.denoiser.waveform(spectrum, length) / gain
 
 

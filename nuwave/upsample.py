@@ -38,6 +38,7 @@ class UpsampleSettings:
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
     cutoff: float | None = None
+    top: float | None = None
     channel_mode: str = DEFAULT_CHANNEL_MODE
     batch_size: int = 4
     chunk_seconds: float = 10.0
@@ -91,7 +92,7 @@ def upsample_file(
         raise AudioError(source, "the output path is the input path; choose another output")
     output_format(destination, settings.subtype)
     info, cutoff, detected, level = check_input(source, settings)
-    full_band = is_full_band(cutoff, settings.target_rate, pipe.model_rate)
+    full_band = nothing_to_generate(cutoff, settings, pipe.model_rate)
     plan = chunk_plan(pipe, info.frames, info.sample_rate, settings)
     with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
         if full_band:
@@ -109,7 +110,7 @@ def upsample_array(
     audio = np.asarray(audio, dtype=np.float32)
     cutoff = detect_cutoff([audio], sample_rate) if settings.cutoff is None else float(settings.cutoff)
     length = round(audio.shape[-1] * settings.target_rate / sample_rate)
-    if is_full_band(cutoff, settings.target_rate, pipe.model_rate):
+    if nothing_to_generate(cutoff, settings, pipe.model_rate):
         return resample(audio, sample_rate, settings.target_rate, length), cutoff
     plan = chunk_plan(pipe, audio.shape[-1], sample_rate, settings)
     level = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
@@ -117,6 +118,12 @@ def upsample_array(
     windows = ((start, audio[:, start:end]) for start, end in plan.windows())
     generate(pipe, windows, plan, audio.shape[0], cutoff, level, settings, pieces.append, progress)
     return np.concatenate(pieces, axis=-1), cutoff
+
+
+def nothing_to_generate(cutoff: float, settings: UpsampleSettings, model_rate: int) -> bool:
+    """A full-band input, or one whose content already reaches the `--top` the user gave."""
+    return is_full_band(cutoff, settings.target_rate, model_rate) or (settings.top is not None
+                                                                         and settings.top <= cutoff)
 
 
 def chunk_plan(pipe, frames: int, sample_rate: int, settings: UpsampleSettings) -> ChunkPlan:
@@ -161,6 +168,7 @@ def generate(
             scheduler=settings.scheduler,
             temperature=settings.temperature,
             cutoff=cutoff,
+            top=settings.top,
             noise=noise,
             level=level,
             channel_mode=settings.channel_mode,

@@ -256,3 +256,11 @@ def test_interrupted_write_leaves_no_output(tmp_path, tiny_model_dir, monkeypatc
                       "--batch-size", "1")
     assert result.exit_code == 130 and len(calls) == 2
     assert os.listdir(tmp_path / "out") == []
+
+
+def test_top_option(tmp_path, tiny_model_dir):
+    source = write(tmp_path / "in.wav")
+    result = upsample(tiny_model_dir, source, "-o", tmp_path / "a.wav", "--top", "12000")
+    assert result.exit_code == 0 and "generated 8.0-12.0 kHz" in result.stderr
+    result = upsample(tiny_model_dir, source, "-o", tmp_path / "b.wav", "--top", "6000")
+    assert result.exit_code == 0 and "content already reaches --top, resampled only" in result.stderr

@@ -171,3 +171,17 @@ def test_temperature_zero_is_the_one_step_mean_and_blends_linearly_to_the_sample
     assert not np.allclose(mean, sample, atol=1e-3)
     # Everything after the blend (untilting, merging the known band, resampling) is linear.
     np.testing.assert_allclose(half, mean + 0.5 * (sample - mean), atol=1e-5)
+
+
+def test_top_leaves_nothing_above_it(tiny_pipeline):
+    audio = tone_mix(16000, 0.5)
+    out = tiny_pipeline(audio, 16000, num_inference_steps=2, generator=seeded(), top=12000.0).audios
+    free = tiny_pipeline(audio, 16000, num_inference_steps=2, generator=seeded()).audios
+    window = np.hanning(out.size)  # the clip's own edges would leak over every frequency
+    spectrum = np.abs(np.fft.rfft(out * window)) ** 2
+    freqs = np.fft.rfftfreq(out.size, 1 / 48000)
+    assert spectrum[freqs > 12500].sum() < 1e-6 * spectrum[(freqs > 8000) & (freqs < 12000)].sum()
+    free_spectrum = np.abs(np.fft.rfft(free * window)) ** 2
+    assert free_spectrum[freqs > 12500].sum() > 1e-3 * free_spectrum[(freqs > 8000) & (freqs < 12000)].sum()
+    with pytest.raises(ValueError, match="above the cutoff"):
+        tiny_pipeline(audio, 16000, top=7000.0)
