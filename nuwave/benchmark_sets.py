@@ -31,7 +31,7 @@ import soundfile as sf
 from nuwave.audio_io import read_audio
 from nuwave.corpus import name_order
 from nuwave.degrade import lowpass
-from nuwave.dsp import resample
+from nuwave.dsp import coloured_noise, resample
 
 PAUSE_RATE = 48000
 UTTERANCES_PER_FILE = 4
@@ -51,17 +51,6 @@ def held_out(folder: Path, kind: str) -> list[dict]:
     return sorted(chosen, key=lambda e: name_order(e["path"]))
 
 
-def room_tone(length: int, sample_rate: int, top_hz: float, seed: int) -> np.ndarray:
-    """`(length,)` noise at `ROOM_TONE_DBFS` RMS, power falling as f^-`ROOM_TONE_SLOPE` above 50 Hz, nothing
-    above `top_hz`."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.rfft(rng.standard_normal(length))
-    freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
-    spectrum *= np.where(freqs <= top_hz, np.maximum(freqs, 50.0) ** (-ROOM_TONE_SLOPE / 2), 0.0)
-    tone = np.fft.irfft(spectrum, n=length)
-    return (tone * 10 ** (ROOM_TONE_DBFS / 20) / np.sqrt(np.mean(tone**2))).astype(np.float32)
-
-
 def speech_with_pauses(folder: Path, utterances: list[dict], number: int) -> np.ndarray:
     """One file of the speech-pauses set: `(T,)` at `PAUSE_RATE` (see the module docstring)."""
     pieces = [np.zeros(int(0.3 * PAUSE_RATE), np.float32)]
@@ -77,7 +66,9 @@ def speech_with_pauses(folder: Path, utterances: list[dict], number: int) -> np.
         joined = lowpass(joined, PAUSE_RATE, TOP_CUT_HZ, "cheby1", 10, 0.05, zero_phase=True)
         top = min(top, TOP_CUT_HZ)
     if number % 2 == 1:
-        joined = joined + room_tone(joined.size, PAUSE_RATE, top, number)
+        white = np.random.default_rng(number).standard_normal(joined.size)
+        tone = coloured_noise(white, PAUSE_RATE, ROOM_TONE_SLOPE, top, 10 ** (ROOM_TONE_DBFS / 20))
+        joined = joined + tone
     return joined
 
 

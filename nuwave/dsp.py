@@ -34,6 +34,16 @@ def resample(audio: np.ndarray, input_rate: float, output_rate: float, length: i
     return np.concatenate([out, np.zeros((*out.shape[:-1], length - out.shape[-1]), np.float32)], axis=-1)
 
 
+def coloured_noise(white: np.ndarray, sample_rate: float, slope: float, top_hz: float, rms: float) -> np.ndarray:
+    """White noise `(T,)` shaped so that its power falls as f^-`slope` above 50 Hz, with nothing above `top_hz`,
+    at `rms` (float32): a room tone (the noise floor of a recording room, under speech and in its pauses)."""
+    spectrum = np.fft.rfft(white)
+    freqs = np.fft.rfftfreq(white.size, 1.0 / sample_rate)
+    spectrum *= np.where(freqs <= top_hz, np.maximum(freqs, 50.0) ** (-slope / 2), 0.0)
+    noise = np.fft.irfft(spectrum, n=white.size)
+    return (noise * rms / max(float(np.sqrt(np.mean(noise**2))), 1e-20)).astype(np.float32)
+
+
 def level_gain(cond: torch.Tensor, target_rms: float = 0.2, floor: float = 1e-4) -> torch.Tensor:
     """Per-item gain that brings the condition `(B, 1, T)` to `target_rms`; returns `(B, 1, 1)`.
 

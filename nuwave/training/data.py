@@ -17,7 +17,7 @@ import torch
 
 from nuwave.audio_io import READ_EXTENSIONS, read_audio
 from nuwave.degrade import DegradationRange, random_degradation
-from nuwave.dsp import resample
+from nuwave.dsp import coloured_noise, resample
 
 SILENCE_TRIES = 10
 # Pauses drawn into a segment (`with_pauses`): how many, how long, how long their fades (seconds), and the level
@@ -47,13 +47,9 @@ def with_pauses(audio: np.ndarray, sample_rate: int, content_hz: float, rng: np.
         gate[positions[inside]] = np.minimum(gate[positions[inside]], shape[inside])
     out = audio * gate
     if rng.random() < 0.5:
-        spectrum = np.fft.rfft(rng.standard_normal(length))
-        freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
-        slope = rng.uniform(0.0, 2.0)  # power ~ f^-slope
-        spectrum *= np.where(freqs <= content_hz, np.maximum(freqs, 50.0) ** (-slope / 2), 0.0)
-        tone = np.fft.irfft(spectrum, n=length)
-        tone *= 10 ** (rng.uniform(*ROOM_TONE_DB) / 20) / max(np.sqrt(np.mean(tone**2)), 1e-12)
-        out = out + tone
+        white = rng.standard_normal(length)
+        slope = rng.uniform(0.0, 2.0)
+        out = out + coloured_noise(white, sample_rate, slope, content_hz, 10 ** (rng.uniform(*ROOM_TONE_DB) / 20))
     return out.astype(np.float32)
 
 
