@@ -36,10 +36,14 @@ def main() -> None:
     lsd = [(s, r["val/lsd"]) for s, r in records.items() if "val/lsd" in r]
     val_loss = [(s, r["val/loss"]) for s, r in records.items() if "val/loss" in r]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    left.plot(*zip(*loss), lw=0.8, label="training (per log interval)")
+    envelope = [(s, r["loss/envelope"]) for s, r in records.items() if "loss/envelope" in r]
+    left.plot(*zip(*loss), lw=0.8, label="training: v-prediction MSE (per log interval)")
+    if envelope:
+        left.plot(*zip(*envelope), lw=0.8, label="training: envelope error (bels)")
     if val_loss:
-        left.plot(*zip(*val_loss), "o-", label="validation (EMA weights)")
-    left.set(xlabel="optimizer step", ylabel="masked v-prediction MSE", yscale="log", title="diffusion loss")
+        label = "validation: MSE + 0.5 x envelope (EMA weights)" if envelope else "validation (EMA weights)"
+        left.plot(*zip(*val_loss), "o-", label=label)
+    left.set(xlabel="optimizer step", ylabel="loss", yscale="log", title="training losses")
     left.legend()
     if lsd:
         right.plot(*zip(*lsd), "o-", color="C2")
