@@ -15,6 +15,7 @@ All take the prediction and the reference as aligned, equal-length signals at th
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 LSD_N_FFT = 2048
@@ -163,7 +164,7 @@ def silence_level(prediction: torch.Tensor, reference: torch.Tensor, output_rate
     zero = (reference == 0).cpu().numpy()
     margin, shortest = round(SILENCE_MARGIN * output_rate), round(SILENCE_SECONDS * output_rate)
     inside = torch.zeros_like(reference, dtype=torch.bool)
-    change = [0, *(i for i in range(1, zero.size) if zero[i] != zero[i - 1]), zero.size]
+    change = [0, *(np.flatnonzero(zero[1:] != zero[:-1]) + 1).tolist(), zero.size]
     for start, end in zip(change[:-1], change[1:]):
         if zero[start] and end - start >= shortest and end - start > 2 * margin:
             inside[start + margin : end - margin] = True

@@ -6,7 +6,8 @@ CPU wall time of one evaluation on one second of audio.
     python scripts/model_stats.py --set channels=384 --set num_blocks=6
 
 MACs are counted by torch's FlopCounterMode over the matrix products and convolutions (FLOPs / 2); the STFT and
-inverse STFT (O(T log n_fft), well under 1% here) are not counted.
+inverse STFT (O(T log n_fft), well under 1% here) are not counted. A model with an envelope predictor runs it once
+per sampling (not per step); its cost is given apart and included in the implied real-time factor.
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def main() -> None:
             times.append(time.perf_counter() - start)
 
     median = statistics.median(times)
+    envelope_macs = envelope_time = 0.0
+    if denoiser.envelope is not None:
+        with torch.no_grad():
+            with FlopCounterMode(display=False) as counter:
+                denoiser.predict_envelope(cond, band)
+            envelope_macs = counter.get_total_flops() / 2
+            envelope_times = []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                denoiser.predict_envelope(cond, band)
+                envelope_times.append(time.perf_counter() - start)
+        envelope_time = statistics.median(envelope_times)
     print("| quantity | value |")
     print("|---|---|")
     print(f"| config | {', '.join(f'{k}={v}' for k, v in denoiser.config.items() if not k.startswith('_'))} |")
@@ -63,7 +76,11 @@ def main() -> None:
     print(f"| MACs per second of audio, one evaluation | {macs / 1e9:.3f} G |")
     print(f"| CPU threads | {torch.get_num_threads()} |")
     print(f"| CPU wall time, one evaluation on 1 s of audio (median of {args.repeats}) | {median * 1000:.1f} ms |")
-    print(f"| implied real-time factor at 8 steps (model only) | {8 * median:.3f} |")
+    if denoiser.envelope is not None:
+        print(f"| envelope predictor, once per sampling: MACs per second of audio | {envelope_macs / 1e9:.3f} G |")
+        print(f"| envelope predictor, CPU wall time on 1 s of audio (median of {args.repeats}) | "
+              f"{envelope_time * 1000:.1f} ms |")
+    print(f"| implied real-time factor at 8 steps (model only) | {8 * median + envelope_time:.3f} |")
 
 
 if __name__ == "__main__":
