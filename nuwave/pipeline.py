@@ -267,7 +267,8 @@ def check_denoiser_config(path: Path) -> None:
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ModelError(f"{path}: corrupt or incompatible model folder (unreadable denoiser config: {error})") from None
+        reason = f"unreadable denoiser config: {error}"
+        raise ModelError(f"{path}: corrupt or incompatible model folder ({reason})") from None
     if not isinstance(config, dict):
         raise ModelError(f"{path}: a denoiser config must be a JSON object")
     problems = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nuwave.evaluate import METRICS, Record, Suite, summarise
+from nuwave.evaluate import Record, Suite, summarise
 from nuwave.metrics import ACTIVE_DB, LSD_FLOOR, LSD_HOP, LSD_N_FFT, PAUSE_DB, SILENCE_MARGIN, SILENCE_SECONDS
 
 HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",

@@ -87,7 +87,8 @@ def main() -> None:
     for path in args.reports:
         results = json.loads((path / "results.json" if path.is_dir() else path).read_text())
         for condition, target, value, bound, holds in checks(results, args.steps):
-            print(f"| {results['suite']} | {condition} | {target} | {value:+.3f} | {bound} | {'yes' if holds else 'NO'} |")
+            verdict = "yes" if holds else "NO"
+            print(f"| {results['suite']} | {condition} | {target} | {value:+.3f} | {bound} | {verdict} |")
             held, total = held + holds, total + 1
     print()
     print(f"{held} of {total} targets hold.")

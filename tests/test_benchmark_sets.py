@@ -57,7 +57,8 @@ def test_room_tone_and_top_cut_files(tmp_path, monkeypatch):
     fake_corpus(tmp_path)
     # more utterances than the corpus has: reuse them so that all four kinds of file are made
     held_out = benchmark_sets.held_out
-    monkeypatch.setattr(benchmark_sets, "held_out", lambda folder, kind: held_out(folder, kind) * (3 if kind == "speech" else 1))
+    monkeypatch.setattr(benchmark_sets, "held_out",
+                        lambda folder, kind: held_out(folder, kind) * (3 if kind == "speech" else 1))
     names = build_sets(tmp_path)["speech-pauses"].read_text().split()
     assert [n.split("/")[-1] for n in names] == ["pauses_0_silence.flac", "pauses_1_roomtone.flac",
                                                  "pauses_2_silence_20k.flac", "pauses_3_roomtone_20k.flac"]

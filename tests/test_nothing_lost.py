@@ -15,7 +15,6 @@ import pytest
 import soundfile as sf
 
 from nuwave.training.config import TrainConfig
-from tests.conftest import tone_mix
 from tests.test_cli_upsample import error_lines, upsample, write
 
 
