@@ -74,10 +74,11 @@ def probe(path: os.PathLike | str) -> AudioInfo:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from None
     if info.frames <= 0:
         raise AudioError(path, "contains no audio samples")
-    if info.format in ("WAV", "WAVEX"):
-        missing = _wav_missing_bytes(path)
+    if info.format in MISSING_BYTES:
+        missing = MISSING_BYTES[info.format](path)
         if missing:
-            raise AudioError(path, f"truncated: the WAV header announces {missing} more bytes of audio than the file holds")
+            raise AudioError(path, f"truncated: the {info.format} header announces {missing} more bytes of audio "
+                                   "than the file holds")
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
         raise AudioError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
@@ -255,25 +256,79 @@ def _write_error(path: Path, error: Exception) -> AudioError:
     return AudioError(path, f"could not be written ({reason}); nothing was left under that name")
 
 
-def _wav_missing_bytes(path: Path) -> int:
-    """How many bytes of the RIFF 'data' chunk are missing from the file (0 when complete or size unknown).
+def _chunk_missing(path: Path, data_id: bytes, header: int, id_size: int, size_bytes: int, order: str,
+                   size_includes_header: bool) -> int:
+    """How many bytes of the audio chunk `data_id` are missing from a chunked file (0 when complete or unknown).
 
-    libsndfile silently reads a truncated WAV as a shorter one; the header's chunk size tells the truth.
-    """
+    Chunks are `id_size` bytes of id and `size_bytes` of size (`order` endian), after `header` bytes of file
+    header. libsndfile silently reads a truncated file as a shorter one; the chunk's declared size tells."""
     size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(header)
+        while True:
+            head = handle.read(id_size + size_bytes)
+            if len(head) < id_size + size_bytes:
+                return 0
+            chunk, length = head[:id_size], int.from_bytes(head[id_size:], order)
+            payload = length - (id_size + size_bytes if size_includes_header else 0)
+            if chunk.startswith(data_id):
+                if length in (0, 0xFFFFFFFF, 2**64 - 1):  # a streaming writer that never went back
+                    return 0
+                return max(0, handle.tell() + payload - size)
+            if payload < 0:
+                return 0
+            handle.seek(payload + (payload & 1 if id_size == 4 else (-payload) % 8), os.SEEK_CUR)
+
+
+def _wav_missing_bytes(path: Path) -> int:
+    """RIFF WAV: the 'data' chunk against the file's size."""
     with open(path, "rb") as handle:
         if handle.read(4) != b"RIFF":
             return 0
+    return _chunk_missing(path, b"data", 12, 4, 4, "little", False)
+
+
+def _aiff_missing_bytes(path: Path) -> int:
+    """AIFF / AIFC: the 'SSND' chunk (sizes big-endian) against the file's size."""
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"FORM":
+            return 0
+    return _chunk_missing(path, b"SSND", 12, 4, 4, "big", False)
+
+
+def _w64_missing_bytes(path: Path) -> int:
+    """Sony Wave64: 16-byte GUID ids, 8-byte sizes that include the 24-byte chunk header, 8-byte alignment."""
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"riff":
+            return 0
+    return _chunk_missing(path, b"data", 40, 16, 8, "little", True)
+
+
+def _rf64_missing_bytes(path: Path) -> int:
+    """RF64: the data size lives in the 'ds64' chunk (the 'data' chunk's own size field is 0xFFFFFFFF)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RF64":
+            return 0
+        handle.seek(12)
+        ds64 = handle.read(8 + 24)
+        if ds64[:4] != b"ds64":
+            return 0
+        data_size = int.from_bytes(ds64[16:24], "little")
         handle.seek(12)
         while True:
-            header = handle.read(8)
-            if len(header) < 8:
+            head = handle.read(8)
+            if len(head) < 8:
                 return 0
-            chunk, length = header[:4], int.from_bytes(header[4:], "little")
+            chunk, length = head[:4], int.from_bytes(head[4:], "little")
             if chunk == b"data":
-                unknown = length in (0, 0xFFFFFFFF)  # written by a streaming encoder that never went back
-                return 0 if unknown else max(0, handle.tell() + length - size)
+                return max(0, handle.tell() + data_size - size)
             handle.seek(length + (length & 1), os.SEEK_CUR)
+
+
+# libsndfile's format name -> how many bytes of audio a file of it lacks against its header.
+MISSING_BYTES = {"WAV": _wav_missing_bytes, "WAVEX": _wav_missing_bytes, "AIFF": _aiff_missing_bytes,
+                 "W64": _w64_missing_bytes, "RF64": _rf64_missing_bytes}
 
 
 def _reason(error: Exception) -> str:

@@ -259,3 +259,18 @@ def test_decoder_chatter_stays_off_the_terminal(tmp_path, tiny_model_dir):
     plain = subprocess.run([sys.executable, "-c", f"import soundfile; soundfile.read({str(tmp_path / 'bad.mp3')!r})"],
                            capture_output=True, text=True, timeout=60)
     assert "Note:" in plain.stderr or "Illegal" in plain.stderr
+
+
+@pytest.mark.parametrize("container", ["WAV", "WAVEX", "AIFF", "W64", "RF64"])
+@pytest.mark.parametrize("subtype,channels,frames", [("PCM_16", 1, 1001), ("PCM_24", 2, 26460), ("FLOAT", 3, 777)])
+def test_truncated_chunked_files_are_refused_and_whole_ones_read(tmp_path, container, subtype, channels, frames):
+    from nuwave.audio_io import AudioError, read_audio
+
+    audio = np.random.default_rng(frames).uniform(-0.3, 0.3, (frames, channels))
+    whole = tmp_path / f"whole.{container.lower()}"
+    sf.write(str(whole), audio, 44100, format=container, subtype=subtype)
+    assert read_audio(whole)[0].shape == (channels, frames)
+    cut = tmp_path / f"cut.{container.lower()}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size - 101])
+    with pytest.raises(AudioError, match=f"truncated: the {container} header announces 101 more bytes"):
+        read_audio(cut)
