@@ -74,11 +74,10 @@ def probe(path: os.PathLike | str) -> AudioInfo:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from None
     if info.frames <= 0:
         raise AudioError(path, "contains no audio samples")
-    if info.format in MISSING_BYTES:
-        missing = MISSING_BYTES[info.format](path)
-        if missing:
-            raise AudioError(path, f"truncated: the {info.format} header announces {missing} more bytes of audio "
-                                   "than the file holds")
+    missing = missing_bytes(path, info.format)
+    if missing:
+        raise AudioError(path, f"truncated: the {info.format} header announces {missing} more bytes of audio than "
+                               "the file holds")
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
         raise AudioError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     return AudioInfo(path, info.samplerate, info.channels, info.frames, info.format, info.subtype)
@@ -280,30 +279,6 @@ def _chunk_missing(path: Path, data_id: bytes, header: int, id_size: int, size_b
             handle.seek(payload + (payload & 1 if id_size == 4 else (-payload) % 8), os.SEEK_CUR)
 
 
-def _wav_missing_bytes(path: Path) -> int:
-    """RIFF WAV: the 'data' chunk against the file's size."""
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"RIFF":
-            return 0
-    return _chunk_missing(path, b"data", 12, 4, 4, "little", False)
-
-
-def _aiff_missing_bytes(path: Path) -> int:
-    """AIFF / AIFC: the 'SSND' chunk (sizes big-endian) against the file's size."""
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"FORM":
-            return 0
-    return _chunk_missing(path, b"SSND", 12, 4, 4, "big", False)
-
-
-def _w64_missing_bytes(path: Path) -> int:
-    """Sony Wave64: 16-byte GUID ids, 8-byte sizes that include the 24-byte chunk header, 8-byte alignment."""
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"riff":
-            return 0
-    return _chunk_missing(path, b"data", 40, 16, 8, "little", True)
-
-
 def _rf64_missing_bytes(path: Path) -> int:
     """RF64: the data size lives in the 'ds64' chunk (the 'data' chunk's own size field is 0xFFFFFFFF)."""
     size = path.stat().st_size
@@ -326,9 +301,25 @@ def _rf64_missing_bytes(path: Path) -> int:
             handle.seek(length + (length & 1), os.SEEK_CUR)
 
 
-# libsndfile's format name -> how many bytes of audio a file of it lacks against its header.
-MISSING_BYTES = {"WAV": _wav_missing_bytes, "WAVEX": _wav_missing_bytes, "AIFF": _aiff_missing_bytes,
-                 "W64": _w64_missing_bytes, "RF64": _rf64_missing_bytes}
+# libsndfile's format name -> the layout of its chunks: magic, audio chunk id, file header bytes, chunk id bytes,
+# chunk size bytes, byte order, and whether a chunk's size counts its own header (Wave64 ids are 16-byte GUIDs).
+CHUNK_LAYOUTS = {"WAV": (b"RIFF", b"data", 12, 4, 4, "little", False),
+                 "WAVEX": (b"RIFF", b"data", 12, 4, 4, "little", False),
+                 "AIFF": (b"FORM", b"SSND", 12, 4, 4, "big", False),
+                 "W64": (b"riff", b"data", 40, 16, 8, "little", True)}
+
+
+def missing_bytes(path: Path, container: str) -> int:
+    """How many bytes of audio a WAV, AIFF, W64 or RF64 file lacks against its header (0 for other formats)."""
+    if container == "RF64":
+        return _rf64_missing_bytes(path)
+    if container not in CHUNK_LAYOUTS:
+        return 0
+    magic, *layout = CHUNK_LAYOUTS[container]
+    with open(path, "rb") as handle:
+        if handle.read(4) != magic:
+            return 0
+    return _chunk_missing(path, *layout)
 
 
 def _reason(error: Exception) -> str:
