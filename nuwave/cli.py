@@ -15,6 +15,8 @@ from nuwave import __version__
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "nuwave-base"
 # Mirrors nuwave.schedule.SCHEDULERS (a test keeps them equal) so that --help needs no diffusers import.
 SCHEDULER_NAMES = ("ddim", "dpmsolver++", "unipc", "euler", "heun")
+# Mirrors nuwave.pipeline.CHANNEL_MODES (a test keeps them equal), for the same reason.
+CHANNEL_MODES = ("mid-side", "independent", "shared")
 # Mirrors nuwave.schedule.DEFAULT_TEMPERATURE (a test keeps them equal), for the same reason.
 DEFAULT_TEMPERATURE = 0.15
 TEMPERATURE_HELP = ("0 to 1: how far the result goes from the model's mean estimate (best SNR) towards its full "
@@ -93,7 +95,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
     def key(path: Path) -> str:
         return os.path.normcase(os.path.realpath(path))
 
-    sources = {key(source): source for source, _ in jobs}
+    sources = {key(source) for source, _ in jobs}
     by_destination: dict[str, list[Path]] = {}
     problems = []
     for source, destination in jobs:
@@ -127,8 +129,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--top", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="Where the output's content ends, in Hz (e.g. 20000 for recordings known to stop there); "
               "nothing is generated above it. Default: wherever the model puts it.")
-@click.option("--channel-mode", default="mid-side", show_default=True,
-              type=click.Choice(["mid-side", "independent", "shared"]),
+@click.option("--channel-mode", default=CHANNEL_MODES[0], show_default=True, type=click.Choice(CHANNEL_MODES),
               help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
               "independent: every channel its own noise; shared: every channel the same noise.")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),

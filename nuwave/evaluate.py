@@ -195,7 +195,7 @@ def file_metrics(output: torch.Tensor, reference: torch.Tensor, cutoff: float, o
     channels, and the band correlations between them are added)."""
     values = {**all_metrics(output, reference, 2 * cutoff, output_rate),
               **band_diagnostics(output, reference, cutoff, output_rate)}
-    out = {k: float(np.nanmean(v.cpu().numpy())) if not v.isnan().all() else float("nan") for k, v in values.items()}
+    out = {name: _nanmean(value.cpu().tolist()) for name, value in values.items()}
     if output.ndim == 2:
         out["band_corr"] = float(band_correlation(output, cutoff, output_rate))
         out["reference_band_corr"] = float(band_correlation(reference, cutoff, output_rate))

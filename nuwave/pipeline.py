@@ -33,6 +33,8 @@ FULL_BAND = 0.98
 def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> bool:
     """Whether an input whose content reaches `cutoff_hz` leaves nothing to generate at `target_rate`."""
     return cutoff_hz >= FULL_BAND * min(target_rate, model_rate) / 2
+
+
 # How the channels of an item are generated. mid-side: a stereo pair as its mid (L + R) / sqrt 2 and side
 # (L - R) / sqrt 2, each from its own noise, so the generated band follows each channel (identical channels get
 # identical bands, L = -R gets opposite bands, unrelated channels unrelated bands); other channel counts as

@@ -15,12 +15,11 @@ from nuwave.metrics import ACTIVE_DB, LSD_FLOOR, LSD_HOP, LSD_N_FFT, PAUSE_DB, S
 
 HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",
            "si_sdr": "SI-SDR (dB)"}
-# The generated band's table: the octaves above the cutoff, pauses, digital silence, and for stereo suites the
-# band's correlation between the channels.
+# The generated band's table: the octaves above the cutoff, pauses, digital silence (stereo suites add a
+# per-file table of the band's correlation between the channels, `_stereo_table`).
 BAND_HEADERS = {"band_db_1": "octave 1 (dB)", "band_db_2": "octave 2 (dB)", "band_db_3": "octave 3+ (dB)",
                 "pause_db": "pauses (dB)", "lsd_active": "LSD active", "lsd_pause": "LSD pauses",
                 "silence_dbfs": "in digital silence (dBFS)"}
-STEREO_HEADERS = {"band_corr": "band L/R correlation", "reference_band_corr": "reference's"}
 
 
 def environment(device: str) -> dict:

@@ -8,6 +8,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
+from nuwave.pipeline import CHANNEL_MODES, DEFAULT_CHANNEL_MODE
 from nuwave.schedule import DEFAULT_TEMPERATURE, SCHEDULERS
 from tests.conftest import tone_mix
 
@@ -32,6 +33,7 @@ def error_lines(result):
 
 def test_scheduler_names_and_default_temperature_match_the_library():
     assert cli.SCHEDULER_NAMES == tuple(SCHEDULERS)
+    assert cli.CHANNEL_MODES == CHANNEL_MODES and CHANNEL_MODES[0] == DEFAULT_CHANNEL_MODE
     assert cli.DEFAULT_TEMPERATURE == DEFAULT_TEMPERATURE
 
 

@@ -161,7 +161,7 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         return torch.istft(spectrum, n_fft, hop, window=self.window, center=True, normalized=True, length=length)
 
     def _padded(self, audio: torch.Tensor) -> torch.Tensor:
-        """`(B, T)` zero-padded to whole hops, as `forward` does, so that frames line up everywhere."""
+        """`(..., T)` zero-padded at the end to whole hops, so that frames line up everywhere."""
         hop = self.config.hop_length
         return F.pad(audio, (0, (-audio.shape[-1]) % hop))
 
@@ -202,11 +202,8 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         self, noisy: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor, timestep: torch.Tensor | float
     ) -> torch.Tensor:
         batch, _, length = noisy.shape
-        hop = self.config.hop_length
-        padded = math.ceil(length / hop) * hop
-        if padded != length:
-            noisy = F.pad(noisy, (0, padded - length))
-            cond = F.pad(cond, (0, padded - length))
+        noisy, cond = self._padded(noisy), self._padded(cond)
+        padded = noisy.shape[-1]
         timestep = torch.as_tensor(timestep, device=noisy.device, dtype=torch.float32).reshape(-1).expand(batch)
         bandwidth = torch.as_tensor(bandwidth, device=noisy.device, dtype=torch.float32).reshape(-1).expand(batch)
         embedding = self.condition_embedding(timestep, bandwidth)
