@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "NuWaveDenoiser": "nuwave.models.denoiser",
-    "NuWavePipeline": "nuwave.pipeline",
-    "NuWaveOutput": "nuwave.pipeline",
+    "NuWavePipeline": "nuwave.inference.pipeline",
+    "NuWaveOutput": "nuwave.inference.pipeline",
 }
 __all__ = ["__version__", *_LAZY]
 

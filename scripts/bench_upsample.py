@@ -64,11 +64,11 @@ def main() -> None:
         model = args.model
         if model is None:
             from nuwave.models import NuWaveDenoiser
-            from nuwave.pipeline import NuWavePipeline
-            from nuwave.schedule import default_noise_schedule
+            from nuwave.inference.pipeline import NuWavePipeline
+            from nuwave.models.schedule import make_sampler
 
             model = folder / "model"
-            NuWavePipeline(denoiser=NuWaveDenoiser(), scheduler=default_noise_schedule()).save_pretrained(model)
+            NuWavePipeline(denoiser=NuWaveDenoiser(), scheduler=make_sampler()).save_pretrained(model)
 
         rows = []
         parse = lambda text: [float(x) for x in text.split(",") if x.strip()]

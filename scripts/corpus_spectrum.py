@@ -1,5 +1,5 @@
 """Print the long-term spectrum of training segments as the diffusion model meets them, before and after the
-spectral tilt of the diffusion domain (`nuwave.dsp.spectral_tilt`): the measurement behind the tilt's slope.
+spectral tilt of the diffusion domain (`nuwave.audio.dsp.spectral_tilt`): the measurement behind the tilt's slope.
 
     python scripts/corpus_spectrum.py > eval/results/corpus_spectrum.md
 
@@ -17,18 +17,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nuwave.degrade import DegradationRange
-from nuwave.dsp import level_gain, spectral_tilt
+from nuwave.audio.degrade import DegradationRange
+from nuwave.audio.dsp import level_gain, spectral_tilt
 from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
-from nuwave.training.loop import NEW_MODEL_TILT
 
 BAND_EDGES_HZ = [0, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 16000, 20000, 22000, 24000]
 
 
 def main() -> None:
-    model = NuWaveDenoiser(tilt_db_per_octave=NEW_MODEL_TILT).config  # what a new model trains with
+    model = NuWaveDenoiser().config  # what a new model trains with
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", action="append", default=None,
                         help="manifests (default: data/speech_train.jsonl and data/music_train.jsonl)")

@@ -10,29 +10,15 @@ import argparse
 import json
 from pathlib import Path
 
+from nuwave.benchmark.tables import headline
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
-    print(f"| suite | input | sinc LSD | nuwave LSD ({args.steps} steps) | ratio | sinc LSD-HF | nuwave LSD-HF "
-          "| sinc SNR (dB) | nuwave SNR (dB) | SNR - sinc (dB) | nuwave RTF |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for path in args.results:
-        results = json.loads(path.read_text())
-        rows = {(r["condition"], r["system"], r["steps"]): r for r in results["summary"]}
-        for condition in dict.fromkeys(r["condition"] for r in results["summary"]):
-            model = rows.get((condition, "nuwave", args.steps))
-            # the codec condition has no sinc system: its baseline is the decoded input
-            base = rows.get((condition, "sinc", None)) or rows[(condition, "input", None)]
-            if model is None:
-                continue
-            note = "" if base["system"] == "sinc" else " (baseline: decoded input)"
-            print(f"| {results['suite']} | {condition}{note} "
-                  f"| {base['lsd']:.3f} | {model['lsd']:.3f} ± {model['lsd_std']:.3f} | {model['lsd'] / base['lsd']:.2f} "
-                  f"| {base['lsd_hf']:.3f} | {model['lsd_hf']:.3f} | {base['snr']:.2f} | {model['snr']:.2f} ± "
-                  f"{model['snr_std']:.2f} | {model['snr'] - base['snr']:+.2f} | {model['rtf']:.3f} |")
+    print("\n".join(headline([json.loads(path.read_text()) for path in args.results], args.steps)))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nuwave.audio_io import read_audio
-from nuwave.corpus import benchmark_source
-from nuwave.degrade import Degradation, encode, mp3_level
-from nuwave.dsp import resample
+from nuwave.audio.files import read_audio
+from nuwave.corpus.recipe import benchmark_source
+from nuwave.audio.degrade import Degradation, encode, mp3_level
+from nuwave.audio.dsp import resample
 
 MAX_SECONDS = 8.0
 

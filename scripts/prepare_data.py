@@ -1,4 +1,4 @@
-"""Build the training / test corpus from Debian packages (see `nuwave/corpus.py` for the recipe).
+"""Build the training / test corpus from Debian packages (see `nuwave/corpus/recipe.py` for the recipe).
 
     apt-get install fluidsynth          # renders the MIDI sources
     python scripts/prepare_data.py --out data
@@ -7,7 +7,7 @@
 
 Writes data/audio/<package>/*.flac, data/manifest.jsonl and per kind and split data/{speech,music}_{train,test}
 .jsonl (for `nuwave train --data`; also split into _lossless / _lossy) and .txt (for benchmark suites), and the
-speech-pauses and stereo benchmark sets (`nuwave/benchmark_sets.py`). Nothing of it is committed.
+speech-pauses and stereo benchmark sets (`nuwave/corpus/benchmark_sets.py`). Nothing of it is committed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nuwave.benchmark_sets import build_sets
-from nuwave.corpus import SOURCES, benchmark_source, build
+from nuwave.corpus.benchmark_sets import build_sets
+from nuwave.corpus.recipe import SOURCES, benchmark_source, build
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ excerpt (16 kHz input, 48 kHz output) and one held-out music excerpt (22.05 kHz 
 
 The speech excerpt is the speech example's material (the first files of data/speech_benchmark.txt, joined);
 the music one the first openttd-openmsx excerpt of data/music_benchmark.txt. Standard degradation, 8 steps,
-dpmsolver++, seed 0, at the default temperature and at temperature 1 (the full sample).
+the model's own sampler (dpmsolver++), seed 0, at the default temperature and at temperature 1 (the full sample).
 """
 
 from __future__ import annotations
@@ -14,32 +14,28 @@ import argparse
 import sys
 from pathlib import Path
 
-import matplotlib
-import numpy as np
-from scipy import signal
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).parent))
 from make_examples import first, joined  # noqa: E402
 
-from nuwave.audio_io import read_audio  # noqa: E402
-from nuwave.degrade import Degradation, resample_poly  # noqa: E402
-from nuwave.pipeline import load_pipeline  # noqa: E402
-from nuwave.schedule import DEFAULT_TEMPERATURE  # noqa: E402
-from nuwave.upsample import UpsampleSettings, upsample_array  # noqa: E402
+from nuwave.audio.degrade import Degradation, resample_poly  # noqa: E402
+from nuwave.audio.files import read_audio  # noqa: E402
+from nuwave.benchmark.figures import pyplot, spectrogram  # noqa: E402
+from nuwave.inference.options import DEFAULT_MODEL, DEFAULT_TEMPERATURE  # noqa: E402
+from nuwave.inference.pipeline import load_pipeline  # noqa: E402
+from nuwave.inference.upsample import UpsampleSettings, upsample_array  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--model", default="checkpoints/nuwave-base")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--temperatures", default=f"{DEFAULT_TEMPERATURE:g},1")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
     pipe = load_pipeline(args.model, "cpu")
+    pipe.set_progress_bar_config(disable=True)
+    plt = pyplot()
     speech, _ = joined(args.data / "speech_benchmark.txt", 48000)
     music, music_rate = read_audio(first(args.data / "music_benchmark.txt", "excerpts/audio/openttd-openmsx/"))
     rows = [("speech, 16 kHz -> 48 kHz", speech[0], 48000, 16000),
@@ -52,15 +48,12 @@ def main() -> None:
         low, _ = Degradation("standard", low_rate).apply(reference, rate)
         sinc = resample_poly(low, low_rate, rate, reference.size)
         models = [upsample_array(pipe, low[None], low_rate, UpsampleSettings(
-            target_rate=rate, num_steps=args.steps, temperature=temperature, cutoff=low_rate / 2))[0][0]
+            target_rate=rate, num_inference_steps=args.steps, temperature=temperature, cutoff=low_rate / 2))[0][0]
             for temperature in temperatures]
         shown = [(reference, rate), (low, low_rate), (sinc, rate)] + [(model, rate) for model in models]
         for col, (name, (audio, audio_rate)) in enumerate(zip(columns, shown)):
-            freqs, times, power = signal.spectrogram(audio, audio_rate, nperseg=1024, noverlap=768)
-            axis = axes[row][col]
-            axis.pcolormesh(times, freqs / 1000, 10 * np.log10(power + 1e-12), vmin=-130, vmax=-30, shading="auto",
-                            cmap="magma")
-            axis.set(title=f"{title}: {name}" if col == 0 else name, xlabel="s", ylabel="kHz", ylim=(0, rate / 2000))
+            spectrogram(axes[row][col], audio, audio_rate, f"{title}: {name}" if col == 0 else name)
+            axes[row][col].set_ylim(0, rate / 2000)
     figure.suptitle(f"held-out test split; python scripts/readme_figure.py --model {args.model}", fontsize=9)
     figure.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)

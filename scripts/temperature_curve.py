@@ -15,27 +15,36 @@ import argparse
 import sys
 from pathlib import Path
 
+from nuwave.inference.options import DEFAULT_MODEL, DEFAULT_SAMPLER
+
 TEMPERATURES = (0.0, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", action="append", required=True, help="a suite name in eval/suites/ or a path")
-    parser.add_argument("--model", type=Path, default=Path("checkpoints/nuwave-base"))
+    parser.add_argument("--suite", action="append", required=True, help="a shipped suite's name or a suite file")
+    parser.add_argument("--data", type=Path, default=Path("data"), help="the folder of the suites' manifests")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--sampler", default=DEFAULT_SAMPLER)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--temperatures", default=",".join(f"{t:g}" for t in TEMPERATURES))
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
 
-    from nuwave.evaluate import Suite, evaluate, suite_file, summarise
-    from nuwave.pipeline import load_pipeline
+    from nuwave.benchmark.evaluate import Suite, evaluate, suite_file, summarise
+    from nuwave.benchmark.figures import plot_temperature
+    from nuwave.benchmark.tables import temperature_table
+    from nuwave.inference.pipeline import load_pipeline
+    from nuwave.models.schedule import make_sampler
 
     temperatures = [float(item) for item in args.temperatures.split(",")]
     pipe = load_pipeline(args.model, "cpu")
+    pipe.scheduler = make_sampler(args.sampler, pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
     curves: dict[tuple[str, str], dict] = {}
     for name in args.suite:
-        suite = Suite.load(suite_file(name))
+        suite = Suite.load(suite_file(name), args.data)
         for temperature in temperatures:
             rows = summarise(evaluate(suite, pipe, (args.steps,), runs=args.runs, temperature=temperature))
             for row in rows:
@@ -46,47 +55,11 @@ def main() -> None:
                     curve["base"] = row
 
     print(f"Produced by `python scripts/temperature_curve.py {' '.join(sys.argv[1:])}` (model `{args.model}`, "
-          f"{args.steps} steps, dpmsolver++, seeds 0..{args.runs - 1}, mean ± std over seeds). Baseline: sinc for "
-          "rate conditions, the decoded input for mp3.\n")
-    print("| suite | condition | temperature | LSD | LSD / baseline | SNR (dB) | SNR - baseline (dB) |")
-    print("|---|---|---|---|---|---|---|")
-    for (suite_name, condition), curve in curves.items():
-        base = curve["base"]
-        for temperature, row in curve["points"]:
-            print(f"| {suite_name} | {condition} | {temperature:g} | {row['lsd']:.3f} ± {row['lsd_std']:.3f} "
-                  f"| {row['lsd'] / base['lsd']:.2f} | {row['snr']:.2f} ± {row['snr_std']:.2f} "
-                  f"| {row['snr'] - base['snr']:+.2f} |")
+          f"{args.steps} steps, {args.sampler}, seeds 0..{args.runs - 1}, mean ± std over seeds). Baseline: sinc "
+          "for rate conditions, the decoded input for mp3.\n")
+    print("\n".join(temperature_table(curves)))
     if args.plot is not None:
-        plot(curves, args.plot)
-
-
-def plot(curves: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 5))
-    for (suite_name, condition), curve in curves.items():
-        if condition == "mp3":
-            continue
-        base = curve["base"]
-        lsd = [row["lsd"] / base["lsd"] for _, row in curve["points"]]
-        snr = [row["snr"] - base["snr"] for _, row in curve["points"]]
-        line, = axis.plot(snr, lsd, marker="o", label=f"{suite_name} {condition}")
-        for (temperature, _), x, y in zip(curve["points"], snr, lsd):
-            if temperature in (0.0, 1.0):
-                axis.annotate(f"{temperature:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7,
-                              color=line.get_color())
-    axis.axvline(-1.0, color="grey", linestyle=":", linewidth=1)
-    axis.set_xlabel("SNR - sinc SNR (dB)")
-    axis.set_ylabel("LSD / sinc LSD")
-    axis.set_title("Sampling temperature: 0 (posterior mean) to 1 (full sample)")
-    axis.legend(fontsize=7)
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+        plot_temperature(curves, args.plot)
 
 
 if __name__ == "__main__":

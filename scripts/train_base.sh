@@ -2,7 +2,7 @@
 # The training command of the shipped checkpoint `checkpoints/nuwave-base` (see its model card).
 #   python scripts/prepare_data.py --out data    # the corpus first
 #   bash scripts/train_base.sh                   # add --resume to continue a stopped run
-# One process on CPU as shipped; `accelerate launch -m nuwave.train` with the same options on GPUs.
+# One process on CPU as shipped; `accelerate launch -m nuwave.cli.train` with the same options on GPUs.
 #
 # The run starts from the previous shipped checkpoint (commit 2a9ed84, 5,600 steps on this corpus without the
 # announcer speech; its command was this script at that commit), whose denoiser it keeps, adds an envelope
@@ -14,7 +14,7 @@ if [ ! -f "$init/model_index.json" ]; then
     mkdir -p "$init"
     git archive 2a9ed84 checkpoints/nuwave-base | tar -x -C "$init" --strip-components=2
 fi
-exec "${PYTHON:-.venv/bin/python}" -m nuwave.train \
+exec "${PYTHON:-.venv/bin/python}" -m nuwave.cli.train \
     --data data/speech_train_lossless.jsonl --data data/speech_train_lossy.jsonl --data data/music_train.jsonl \
     --balance entries --init-from "$init" --codec-probability 0.3 \
     --envelope-bands 32 --pause-probability 0.3 --silence-db -80 --gain-db -40 \

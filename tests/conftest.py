@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from nuwave.models import NuWaveDenoiser
-from nuwave.pipeline import NuWavePipeline
-from nuwave.schedule import default_noise_schedule
+from nuwave.inference.pipeline import NuWavePipeline
+from nuwave.models.schedule import make_sampler
 
 
 def tiny_denoiser(seed: int = 0) -> NuWaveDenoiser:
@@ -27,7 +27,7 @@ def tiny_denoiser(seed: int = 0) -> NuWaveDenoiser:
 
 @pytest.fixture
 def tiny_pipeline() -> NuWavePipeline:
-    return NuWavePipeline(denoiser=tiny_denoiser(), scheduler=default_noise_schedule())
+    return NuWavePipeline(denoiser=tiny_denoiser(), scheduler=make_sampler())
 
 
 def tone_mix(sample_rate: int, seconds: float, seed: int = 0, channels: int | None = None) -> np.ndarray:
@@ -45,5 +45,5 @@ def tone_mix(sample_rate: int, seconds: float, seed: int = 0, channels: int | No
 def tiny_model_dir(tmp_path_factory):
     """A saved tiny pipeline folder, as `--model` takes it."""
     folder = tmp_path_factory.mktemp("model") / "tiny"
-    NuWavePipeline(denoiser=tiny_denoiser(), scheduler=default_noise_schedule()).save_pretrained(folder)
+    NuWavePipeline(denoiser=tiny_denoiser(), scheduler=make_sampler()).save_pretrained(folder)
     return folder

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import soundfile as sf
 
-from nuwave.benchmark_sets import PAUSE_RATE, ROOM_TONE_DBFS, STEREO_RATE, TOP_CUT_HZ, build_sets
+from nuwave.corpus.benchmark_sets import PAUSE_RATE, ROOM_TONE_DBFS, STEREO_RATE, TOP_CUT_HZ, build_sets
 from tests.conftest import tone_mix
 
 
@@ -52,7 +52,7 @@ def test_sets_are_deterministic_and_have_what_they_promise(tmp_path):
 
 
 def test_room_tone_and_top_cut_files(tmp_path, monkeypatch):
-    from nuwave import benchmark_sets
+    from nuwave.corpus import benchmark_sets
 
     fake_corpus(tmp_path)
     # more utterances than the corpus has: reuse them so that all four kinds of file are made

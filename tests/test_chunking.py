@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from nuwave.chunking import ChunkPlan, OverlapAdd, crossfade_weights, positional_noise
+from nuwave.inference.chunking import ChunkPlan, OverlapAdd, crossfade_weights, positional_noise
 
 
 @pytest.mark.parametrize("input_rate", [8000, 11025, 16000, 22050, 44100, 48000])

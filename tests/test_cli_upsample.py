@@ -8,8 +8,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
-from nuwave.pipeline import CHANNEL_MODES, DEFAULT_CHANNEL_MODE
-from nuwave.schedule import DEFAULT_TEMPERATURE, SCHEDULERS
+from nuwave.audio.degrade import lowpass
 from tests.conftest import tone_mix
 
 
@@ -29,12 +28,6 @@ def write(path, rate=16000, seconds=0.5, channels=1, **kwargs):
 
 def error_lines(result):
     return [line for line in result.stderr.splitlines() if line.startswith("nuwave: error:")]
-
-
-def test_scheduler_names_and_default_temperature_match_the_library():
-    assert cli.SCHEDULER_NAMES == tuple(SCHEDULERS)
-    assert cli.CHANNEL_MODES == CHANNEL_MODES and CHANNEL_MODES[0] == DEFAULT_CHANNEL_MODE
-    assert cli.DEFAULT_TEMPERATURE == DEFAULT_TEMPERATURE
 
 
 @pytest.mark.parametrize(
@@ -100,16 +93,23 @@ def test_44100_output_and_subtypes(tmp_path, tiny_model_dir, subtype):
 
 
 def test_detected_and_given_cutoff_are_reported(tmp_path, tiny_model_dir):
-    source = write(tmp_path / "in.wav", rate=48000)
-    result = upsample(tiny_model_dir, source, "-o", tmp_path / "a.wav", "--cutoff", "6000")
-    assert result.exit_code == 0 and "bandwidth 6.0 kHz (given)" in result.stderr
+    rng = np.random.default_rng(0)
+    noise = lowpass((0.1 * rng.standard_normal(24000)).astype(np.float32), 48000, 8000.0, order=10)
+    sf.write(str(tmp_path / "in.wav"), noise, 48000, subtype="FLOAT")
+    detected = upsample(tiny_model_dir, tmp_path / "in.wav", "-o", tmp_path / "a.wav")
+    assert detected.exit_code == 0, detected.output
+    line = next(line for line in detected.stderr.splitlines() if "(detected)" in line)
+    found = line.split("cutoff ")[1].split(" kHz")[0]
+    assert 7.5 <= float(found) <= 8.6 and f"generated {found}-24.0 kHz" in line
+    given = upsample(tiny_model_dir, tmp_path / "in.wav", "-o", tmp_path / "b.wav", "--cutoff", "6000")
+    assert given.exit_code == 0 and "cutoff 6.0 kHz (given); generated 6.0-24.0 kHz" in given.stderr
 
 
 def test_full_band_input_is_only_resampled(tmp_path, tiny_model_dir):
     rng = np.random.default_rng(0)
     sf.write(str(tmp_path / "in.wav"), (0.1 * rng.standard_normal(24000)).astype(np.float32), 48000, subtype="FLOAT")
     result = upsample(tiny_model_dir, tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--subtype", "FLOAT")
-    assert result.exit_code == 0 and "full bandwidth, resampled only" in result.stderr
+    assert result.exit_code == 0 and "full band, resampled only" in result.stderr
     out, _ = sf.read(str(tmp_path / "out.wav"), dtype="float32")
     source, _ = sf.read(str(tmp_path / "in.wav"), dtype="float32")
     np.testing.assert_allclose(out, source, atol=1e-6)
@@ -205,7 +205,7 @@ def test_cutoff_above_nyquist_is_refused(tmp_path, tiny_model_dir):
     assert str(source) in error_lines(result)[0]
 
 
-@pytest.mark.parametrize("args", [["--scheduler", "nope"], ["--steps", "0"], ["--steps", "1001"],
+@pytest.mark.parametrize("args", [["--sampler", "nope"], ["--steps", "0"], ["--steps", "1001"],
                                   ["--temperature", "1.5"], ["--temperature", "-0.5"]])
 def test_bad_sampler_options_fail_at_parse_time(tmp_path, tiny_model_dir, args):
     source = write(tmp_path / "in.wav")
@@ -228,7 +228,8 @@ def test_temperature_reaches_the_sampler(tmp_path, tiny_model_dir):
 def test_missing_or_corrupt_model_folder(tmp_path, tiny_model_dir):
     source = write(tmp_path / "in.wav")
     result = run(source, "-o", tmp_path / "out.wav", "--model", tmp_path / "nowhere")
-    assert result.exit_code == 1 and error_lines(result) == [f"nuwave: error: {tmp_path / 'nowhere'}: no such model folder"]
+    assert result.exit_code == 1 and error_lines(result) == [
+        f"nuwave: error: {tmp_path / 'nowhere'}: no such model folder, nor a shipped model (nuwave-base)"]
     broken = tmp_path / "broken"
     broken.mkdir()
     for item in tiny_model_dir.rglob("*"):
@@ -242,7 +243,7 @@ def test_missing_or_corrupt_model_folder(tmp_path, tiny_model_dir):
 
 def test_interrupted_write_leaves_no_output(tmp_path, tiny_model_dir, monkeypatch):
     """Ctrl-C in the middle of a file: neither the final name nor a temporary file remains."""
-    from nuwave.pipeline import NuWavePipeline
+    from nuwave.inference.pipeline import NuWavePipeline
 
     source = write(tmp_path / "in.wav", seconds=4.0)
     original, calls = NuWavePipeline.__call__, []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nuwave.corpus import ALL_OFF, DRUM_KITS, PERCUSSION_BANK, SOURCES, as_percussion_kit, split_of, with_all_notes_off
+from nuwave.corpus.recipe import ALL_OFF, DRUM_KITS, PERCUSSION_BANK, SOURCES, as_percussion_kit, split_of, with_all_notes_off
 
 
 def minimal_midi() -> bytes:
@@ -72,7 +72,7 @@ def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path
     import numpy as np
     import soundfile as sf
 
-    from nuwave.corpus import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set, benchmark_source
+    from nuwave.corpus.recipe import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set, benchmark_source
 
     monkeypatch.setitem(EVAL_SECONDS_PER_SOURCE, "music", 10.0)
     assert EXCERPT_SECONDS == 5.0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nuwave.degrade import (
+from nuwave.audio.degrade import (
     FILTER_KINDS, Degradation, DegradationRange, codec, encode, lowpass, mp3_128k, mp3_level, random_degradation,
     round_trip,
 )

@@ -8,6 +8,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
+from nuwave.inference.options import DEFAULT_TEMPERATURE
 from tests.conftest import tone_mix
 
 
@@ -23,8 +24,9 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
          "degradations": ["standard", "sinc", "mp3"]}
     ))
     out = tmp_path / "results"
-    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--model",
-                                           str(tiny_model_dir), "--steps", "1,2", "--runs", "2", "--out", str(out)])
+    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--data", str(tmp_path),
+                                           "--model", str(tiny_model_dir), "--steps", "1,2", "--runs", "2", "--out",
+                                           str(out)])
     assert result.exit_code == 0, result.output
     for name in ("results.json", "report.md", "curves.png", "spectrograms.png"):
         assert (out / name).stat().st_size > 0
@@ -44,8 +46,8 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert f"## {condition}" in report
     assert "| nuwave | 2 |" in report and "| sinc | - |" in report and "| sbr | - |" in report and " ± " in report
     assert "Produced by `nuwave eval" in report
-    assert results["scheduler"] == f"dpmsolver++, temperature {cli.DEFAULT_TEMPERATURE:g}"
-    assert f"sampler: dpmsolver++, temperature {cli.DEFAULT_TEMPERATURE:g}" in report
+    assert results["sampler"] == f"dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}"
+    assert f"sampler: dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}" in report
     for row in results["summary"]:
         assert np.isfinite(row["lsd"]) and row["rtf"] >= 0
 
@@ -61,8 +63,8 @@ def test_stereo_suite_keeps_both_channels_and_reports_band_correlation(tmp_path,
         {"name": "tiny-stereo", "manifest": "list.txt", "output_rate": 44100, "input_rates": [16000],
          "degradations": ["standard"], "stereo": True}))
     out = tmp_path / "results"
-    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--model",
-                                           str(tiny_model_dir), "--steps", "1", "--out", str(out)])
+    result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--data", str(tmp_path),
+                                           "--model", str(tiny_model_dir), "--steps", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     records = json.loads((out / "results.json").read_text())["records"]
     by_file = {(r["file"].rsplit("/", 1)[-1], r["system"]): r["metrics"] for r in records}

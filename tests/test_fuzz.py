@@ -75,8 +75,8 @@ def fuzz_model(tmp_path_factory):
     import torch
 
     from nuwave.models import NuWaveDenoiser
-    from nuwave.pipeline import NuWavePipeline
-    from nuwave.schedule import default_noise_schedule
+    from nuwave.inference.pipeline import NuWavePipeline
+    from nuwave.models.schedule import make_sampler
 
     torch.manual_seed(0)
     denoiser = NuWaveDenoiser(n_fft=256, hop_length=64, channels=16, num_blocks=1, expansion=1, embedding_dim=16,
@@ -85,7 +85,7 @@ def fuzz_model(tmp_path_factory):
         for layer in (denoiser.output_projection, denoiser.input_skip, denoiser.envelope.head):
             layer.weight.normal_(0.0, 0.05)
     folder = tmp_path_factory.mktemp("fuzz") / "model"
-    NuWavePipeline(denoiser=denoiser.eval(), scheduler=default_noise_schedule()).save_pretrained(folder)
+    NuWavePipeline(denoiser=denoiser.eval(), scheduler=make_sampler()).save_pretrained(folder)
     return folder
 
 

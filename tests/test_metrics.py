@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nuwave.degrade import Degradation, resample_poly
-from nuwave.metrics import all_metrics, lsd_split, mrstft, si_sdr, snr
+from nuwave.audio.degrade import Degradation, resample_poly
+from nuwave.benchmark.metrics import all_metrics, lsd_split, mrstft, si_sdr, snr
 from tests.conftest import tone_mix
 
 
@@ -78,7 +78,7 @@ def test_sinc_baseline_lsd_hf_is_large_and_lsd_lf_near_zero():
 
 
 def test_spectral_band_replication_fills_the_top_band_and_keeps_the_known_one():
-    from nuwave.baselines import spectral_band_replication
+    from nuwave.benchmark.baselines import spectral_band_replication
 
     reference = tone_mix(48000, 2.0, seed=1)
     low, rate = Degradation("standard", 16000).apply(reference, 48000)
@@ -94,7 +94,7 @@ def test_spectral_band_replication_fills_the_top_band_and_keeps_the_known_one():
 
 
 def test_band_diagnostics_known_answers():
-    from nuwave.metrics import band_diagnostics, octave_edges
+    from nuwave.benchmark.metrics import band_diagnostics, octave_edges
 
     assert octave_edges(8000, 48000) == [(8000, 16000), (16000, 24000.0)]
     assert octave_edges(2000, 48000) == [(2000, 4000), (4000, 8000), (8000, 24000.0)]
@@ -119,7 +119,7 @@ def test_band_diagnostics_known_answers():
 
 
 def test_band_correlation_of_same_opposite_and_unrelated_channels():
-    from nuwave.metrics import band_correlation
+    from nuwave.benchmark.metrics import band_correlation
 
     rng = np.random.default_rng(1)
     x, y = (torch.from_numpy(rng.standard_normal(48000).astype(np.float32)) for _ in range(2))

@@ -42,7 +42,7 @@ def test_bandwidth_and_noise_level_change_the_output():
 
 
 def test_spectral_tilt_raises_high_bands_by_the_slope_and_is_undone_exactly():
-    from nuwave.dsp import spectral_tilt
+    from nuwave.audio.dsp import spectral_tilt
 
     noise = torch.randn(4, 48000, generator=torch.Generator().manual_seed(0))
     tilted = spectral_tilt(noise, 48000, 7.0, 500.0, 36.0)
@@ -64,7 +64,7 @@ def test_spectral_tilt_raises_high_bands_by_the_slope_and_is_undone_exactly():
 
 
 def test_denoiser_whiten_is_its_config_tilt():
-    plain, tilted = NuWaveDenoiser(channels=8, num_blocks=1), tiny_denoiser()
+    plain, tilted = NuWaveDenoiser(channels=8, num_blocks=1, tilt_db_per_octave=0.0), tiny_denoiser()
     audio = torch.randn(1, 1, 4800)
     assert torch.equal(plain.whiten(audio), audio)
     assert not torch.allclose(tilted.whiten(audio), audio)
@@ -75,7 +75,7 @@ def test_denoiser_whiten_is_its_config_tilt():
 def test_predicted_sample_recovers_x0_from_each_target(prediction_type):
     from diffusers import DDIMScheduler
 
-    from nuwave.schedule import predicted_sample
+    from nuwave.models.schedule import predicted_sample
 
     schedule = DDIMScheduler(beta_schedule="squaredcos_cap_v2", prediction_type=prediction_type)
     generator = torch.Generator().manual_seed(0)

@@ -193,7 +193,7 @@ def test_a_broken_model_config_is_refused_with_its_path(tmp_path, tiny_model_dir
 def test_train_without_data_says_so():
     from click.testing import CliRunner
 
-    from nuwave.train import train_command
+    from nuwave.cli.train import train_command
 
     assert TrainConfig().data == [] and TrainConfig().data is not TrainConfig().data
     result = CliRunner().invoke(train_command, ["--max-steps", "1"])
@@ -264,7 +264,7 @@ def test_decoder_chatter_stays_off_the_terminal(tmp_path, tiny_model_dir):
 @pytest.mark.parametrize("container", ["WAV", "WAVEX", "AIFF", "W64", "RF64"])
 @pytest.mark.parametrize("subtype,channels,frames", [("PCM_16", 1, 1001), ("PCM_24", 2, 26460), ("FLOAT", 3, 777)])
 def test_truncated_chunked_files_are_refused_and_whole_ones_read(tmp_path, container, subtype, channels, frames):
-    from nuwave.audio_io import AudioError, read_audio
+    from nuwave.audio.files import AudioError, read_audio
 
     audio = np.random.default_rng(frames).uniform(-0.3, 0.3, (frames, channels))
     whole = tmp_path / f"whole.{container.lower()}"

@@ -4,8 +4,8 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from nuwave.pipeline import load_pipeline
-from nuwave.upsample import UpsampleSettings, upsample_file
+from nuwave.inference.pipeline import load_pipeline
+from nuwave.inference.upsample import UpsampleSettings, upsample_file
 from tests.conftest import tone_mix
 
 
@@ -16,7 +16,7 @@ def high_band(audio: np.ndarray) -> np.ndarray:
 def test_chunked_output_matches_whole_output_at_every_boundary(tmp_path, tiny_model_dir):
     pipe = load_pipeline(tiny_model_dir, "cpu")
     sf.write(str(tmp_path / "in.wav"), tone_mix(16000, 12.0), 16000, subtype="FLOAT")
-    common = {"subtype": "FLOAT", "num_steps": 4, "seed": 3}
+    common = {"subtype": "FLOAT", "num_inference_steps": 4, "seed": 3}
     upsample_file(pipe, tmp_path / "in.wav", tmp_path / "whole.wav", UpsampleSettings(chunk_seconds=20, **common))
     result = upsample_file(
         pipe, tmp_path / "in.wav", tmp_path / "chunked.wav",

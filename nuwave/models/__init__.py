@@ -1,5 +1,18 @@
-"""Denoiser networks."""
+"""The model: the denoiser network, the envelope of the missing band, and the noise schedule and samplers.
 
-from nuwave.models.denoiser import NuWaveDenoiser
+`NuWaveDenoiser` loads on first use, so that importing the light modules here (`schedule`) stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["NuWaveDenoiser"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NuWaveDenoiser":
+        from nuwave.models.denoiser import NuWaveDenoiser
+
+        return NuWaveDenoiser
+    raise AttributeError(f"module 'nuwave.models' has no attribute {name!r}")

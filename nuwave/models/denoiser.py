@@ -7,14 +7,16 @@ execute near their peak, and the inverse STFT turns the predicted complex spectr
 exact input length. The backbone is a stack of ConvNeXt blocks (depthwise temporal convolution + pointwise MLP)
 whose normalisation is modulated (AdaLN) by an embedding of the noise level and of the input's bandwidth.
 
-Why the diffusion runs on a tilted waveform: natural audio falls about 7 dB per octave, so at the working level
-the band from 8 to 20 kHz lies 36-40 dB below the unit-variance noise in every STFT bin (the training corpus:
-`python scripts/corpus_spectrum.py`, eval/results/corpus_spectrum.md). At the noise levels a few-step sampler
-visits, that band is invisible, and the best a model can do is predict its conditional mean, a band far too
-quiet. The model therefore works on `whiten(audio)`: the waveform
-raised by `tilt_db_per_octave` per octave above `tilt_corner_hz` (at most `tilt_max_db`), where every band
-has a similar power; the pipeline samples in that domain and undoes the tilt exactly at the end. A tilt of 0
-is the plain waveform.
+Why the diffusion runs on a tilted waveform: natural audio falls steeply with frequency, so at the working level
+the band from 8 to 20 kHz lies tens of dB below the unit-variance noise in every STFT bin (the training corpus's
+long-term spectrum: eval/results/corpus_spectrum.md, `python scripts/corpus_spectrum.py`). At the noise levels a
+few-step sampler visits, that band is invisible, and the best a model can do is predict its conditional mean, a
+band far too quiet. The model therefore works on `whiten(audio)`: the waveform raised by `tilt_db_per_octave`
+per octave above `tilt_corner_hz` (at most `tilt_max_db`), where every band has a similar power; the pipeline
+samples in that domain and undoes the tilt exactly at the end. A tilt of 0 is the plain waveform.
+
+The defaults are the model `nuwave train` builds; `FOLDER_DEFAULTS` are the values of a model folder written
+before an option existed (its config does not name it).
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from nuwave.dsp import spectral_tilt
+from nuwave import checkpoints
+from nuwave.audio.dsp import spectral_tilt
 from nuwave.models.envelope import POWER_FLOOR, EnvelopePredictor, band_log_power
+
+# What a config.json that does not name an option meant when it was written (before the option existed).
+FOLDER_DEFAULTS = {"tilt_db_per_octave": 0.0, "envelope_bands": 0}
 
 
 def sinusoidal_embedding(values: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -66,7 +72,7 @@ class ConvNeXtBlock(nn.Module):
 
 
 class NuWaveDenoiser(ModelMixin, ConfigMixin):
-    """Predicts the diffusion target (see `nuwave.schedule`) for a noisy 48 kHz waveform.
+    """Predicts the diffusion target (see `nuwave.models.schedule`) for a noisy 48 kHz waveform.
 
     Inputs of `forward`:
         noisy: `(B, 1, T)` the noisy tilted waveform (`whiten` of the high-rate audio) at the diffusion step.
@@ -88,16 +94,15 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         kernel_size: int = 7,
         embedding_dim: int = 128,
         num_train_timesteps: int = 1000,
-        tilt_db_per_octave: float = 0.0,
+        tilt_db_per_octave: float = 7.0,
         tilt_corner_hz: float = 500.0,
         tilt_max_db: float = 36.0,
-        envelope_bands: int = 0,
+        envelope_bands: int = 32,
         envelope_channels: int = 128,
         envelope_blocks: int = 3,
     ) -> None:
         super().__init__()
         bins = n_fft // 2 + 1
-        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         # Features per frame: real and imaginary parts of the noisy and the conditioning spectra, and the
         # log-magnitude of the condition (its dynamic range is what the real and imaginary parts hide).
         self.input_projection = nn.Linear(5 * bins, channels)
@@ -124,6 +129,15 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
                                               ConvNeXtBlock)
 
     @classmethod
+    def load_config(cls, *args, **kwargs):
+        """diffusers' config reader, with `FOLDER_DEFAULTS` for the options a folder's config does not name."""
+        loaded = super().load_config(*args, **kwargs)
+        config = loaded[0] if isinstance(loaded, tuple) else loaded
+        for name, value in FOLDER_DEFAULTS.items():
+            config.setdefault(name, value)
+        return loaded
+
+    @classmethod
     def from_pretrained(cls, *args, **kwargs) -> "NuWaveDenoiser":
         """diffusers' loader, then every tensor copied to freshly allocated memory.
 
@@ -131,6 +145,8 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         path for unaligned operands, whose results differ in the last bit. Copying gives a loaded model the
         same numerics as the one that was saved, so a seed reproduces audio bit for bit.
         """
+        if args:  # a shipped model's name stands for its installed folder (`nuwave.checkpoints`)
+            args = (checkpoints.resolve(args[0]), *args[1:])
         model = super().from_pretrained(*args, **kwargs)
         with torch.no_grad():
             for tensor in [*model.parameters(), *model.buffers()]:
@@ -148,17 +164,22 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         return spectral_tilt(audio, cfg.sample_rate, cfg.tilt_db_per_octave, cfg.tilt_corner_hz, cfg.tilt_max_db,
                              inverse=True)
 
+    def _window(self, device: torch.device) -> torch.Tensor:
+        """The STFT window, always float32: the transforms stay exact whatever precision the layers run in."""
+        return torch.hann_window(self.config.n_fft, device=device, dtype=torch.float32)
+
     def _stft(self, audio: torch.Tensor) -> torch.Tensor:
-        """`(B, T)` -> complex `(B, bins, frames)`."""
+        """`(B, T)` float32 -> complex `(B, bins, frames)`."""
         n_fft, hop = self.config.n_fft, self.config.hop_length
         return torch.stft(
-            audio, n_fft, hop, window=self.window, center=True, pad_mode="constant", normalized=True,
+            audio, n_fft, hop, window=self._window(audio.device), center=True, pad_mode="constant", normalized=True,
             return_complex=True,
         )
 
     def _istft(self, spectrum: torch.Tensor, length: int) -> torch.Tensor:
         n_fft, hop = self.config.n_fft, self.config.hop_length
-        return torch.istft(spectrum, n_fft, hop, window=self.window, center=True, normalized=True, length=length)
+        return torch.istft(spectrum, n_fft, hop, window=self._window(spectrum.device), center=True, normalized=True,
+                           length=length)
 
     def _padded(self, audio: torch.Tensor) -> torch.Tensor:
         """`(..., T)` zero-padded at the end to whole hops, so that frames line up everywhere."""
@@ -196,7 +217,8 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         dim = self.config.embedding_dim
         noise_level = sinusoidal_embedding(timestep * (1000.0 / self.config.num_train_timesteps), dim)
         band = sinusoidal_embedding(bandwidth.clamp(0.0, 1.0) * 1000.0, dim)
-        return self.embedding(torch.cat([noise_level, band], dim=-1))
+        features = torch.cat([noise_level, band], dim=-1)
+        return self.embedding(features.to(self.embedding[0].weight.dtype))
 
     def forward(
         self, noisy: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor, timestep: torch.Tensor | float

@@ -12,7 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -31,14 +31,16 @@ class TrainConfig:
                              factory=list)
     run_dir: str = option("runs/nuwave", "Folder for this run: config, split, state, logs, export")
     init_from: str | None = option(None, "A save_pretrained folder to fine-tune (default: a new model)")
-    channels: int = option(256, "Denoiser width (new models only)", 8, 4096)
-    num_blocks: int = option(8, "Denoiser depth in ConvNeXt blocks (new models only)", 1, 64)
+    # The model's options (`MODEL_OPTIONS`): unset, a new model gets `NuWaveDenoiser`'s defaults.
+    channels: int | None = option(None, "Denoiser width (new models only; default: NuWaveDenoiser's)", 8, 4096)
+    num_blocks: int | None = option(None, "Denoiser depth in ConvNeXt blocks (new models only; default: "
+                                    "NuWaveDenoiser's)", 1, 64)
     tilt_db_per_octave: float | None = option(
-        None, "Spectral tilt of the diffusion domain, dB per octave (default: 7 for a new model, the "
-        "fine-tuned model's own)", 0.0, 24.0)
-    envelope_bands: int = option(
-        32, "Bands of the envelope predictor (new models, or added to a fine-tuned model without one; 0: none)",
-        0, 256)
+        None, "Spectral tilt of the diffusion domain, dB per octave (default: NuWaveDenoiser's for a new model, "
+        "the fine-tuned model's own)", 0.0, 24.0)
+    envelope_bands: int | None = option(
+        None, "Bands of the envelope predictor (new models, or added to a fine-tuned model without one; 0: none; "
+        "default: NuWaveDenoiser's)", 0, 256)
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
                           choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)
@@ -70,6 +72,8 @@ class TrainConfig:
     log_every: int = option(50, "Log every N steps", 1, 10**8)
     num_workers: int = option(2, "Data loader worker processes per training process", 0, 64)
     seed: int = option(0, "Seed of data order, degradations, noise and initialisation", 0, 2**31 - 1)
+
+    MODEL_OPTIONS: ClassVar[tuple[str, ...]] = ("channels", "num_blocks", "tilt_db_per_octave", "envelope_bands")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -111,10 +115,11 @@ def click_options(function):
         if meta.get("choices"):
             kind = click.Choice(meta["choices"])
         elif meta.get("low") is not None:
-            ranged = click.IntRange if item.type in ("int", int) else click.FloatRange
+            ranged = click.IntRange if str(item.type).split("|")[0].strip() == "int" else click.FloatRange
             kind = ranged(meta["low"], meta["high"])
         else:
             kind = str
         default = item.default if item.default is not dataclasses.MISSING else "[]"
-        function = click.option(name, type=kind, default=None, help=f"{meta['help']} [default: {default}]")(function)
+        shown = "" if default is None else f" [default: {default}]"
+        function = click.option(name, type=kind, default=None, help=meta["help"] + shown)(function)
     return function

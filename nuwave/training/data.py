@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nuwave.audio_io import READ_EXTENSIONS, read_audio
-from nuwave.degrade import DegradationRange, random_degradation
-from nuwave.dsp import coloured_noise, resample
+from nuwave.audio.files import READ_EXTENSIONS, read_audio
+from nuwave.audio.degrade import DegradationRange, random_degradation
+from nuwave.audio.dsp import coloured_noise, resample
 
 SILENCE_TRIES = 10
 # Pauses drawn into a segment (`with_pauses`): how many, how long, how long their fades (seconds), and the level
@@ -55,7 +55,7 @@ def with_pauses(audio: np.ndarray, sample_rate: int, content_hz: float, rng: np.
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A training file, the bandwidth (Hz) up to which its content is trusted (None: its Nyquist), which
+    """A training file, the frequency (Hz) up to which its content is trusted (None: its Nyquist), which
     `--data` entry it came from, and whether it is lossless (a manifest says so): a lossless file's emptiness
     above its own Nyquist frequency is part of the recording, so the model is also taught to leave that band
     empty rather than fill it with whatever costs it nothing."""

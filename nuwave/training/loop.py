@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -18,21 +19,20 @@ from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 
-from nuwave.degrade import DegradationRange
-from nuwave.dsp import level_gain
-from nuwave.metrics import lsd_split
+from nuwave.audio.degrade import DegradationRange
+from nuwave.benchmark.metrics import lsd_split
+from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models.denoiser import NuWaveDenoiser
-from nuwave.pipeline import NuWavePipeline
-from nuwave.schedule import default_noise_schedule
+from nuwave.models.schedule import make_sampler
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
-from nuwave.training.loss import diffusion_loss, envelope_loss
+from nuwave.training.loss import training_loss
 
 logger = logging.getLogger("nuwave.train")
 AUDITED_INDICES = 256
 
 
-class Progress:
+class StepCounter:
     """The optimizer step count, saved and restored with the training state."""
 
     def __init__(self) -> None:
@@ -45,76 +45,38 @@ class Progress:
         self.step = int(state["step"])
 
 
-# dB per octave: the long-term spectrum of the training corpus at the working level falls from -3 dB per STFT
-# bin (relative to the unit-variance noise) below 500 Hz to -37 dB at 8-10 kHz and -40 dB at 16-20 kHz; tilted,
-# it stays within -2.4 to -8.2 dB up to 20 kHz (`python scripts/corpus_spectrum.py`,
-# eval/results/corpus_spectrum.md).
-NEW_MODEL_TILT = 7.0
-# The weight of the envelope predictor's loss (bels) beside the diffusion loss.
-ENVELOPE_WEIGHT = 0.5
-
-
 def build_models(config: TrainConfig):
-    """(denoiser, noise schedule): a new model, or those of the `init_from` folder for fine-tuning."""
+    """(denoiser, scheduler): a new model (`NuWaveDenoiser`'s defaults, with the config's model options that are
+    set) and the default sampler on the new-model noise schedule, or those of the `init_from` folder."""
     if config.init_from:
         pipe = NuWavePipeline.from_pretrained(config.init_from)
         if config.tilt_db_per_octave is not None:  # moves the fine-tuned model to another diffusion domain
             pipe.denoiser.register_to_config(tilt_db_per_octave=config.tilt_db_per_octave)
         denoiser = pipe.denoiser
-        if denoiser.envelope is None and config.envelope_bands > 0:  # a model without one gets a new predictor
+        bands = model_default("envelope_bands") if config.envelope_bands is None else config.envelope_bands
+        if denoiser.envelope is None and bands > 0:  # a model without one gets a new predictor
             torch.manual_seed(config.seed)
             # The constructor, not `from_config`: a config loaded from a folder written before these options
             # existed lists them as "default values", and `from_config` would put those defaults back.
             settings = {key: value for key, value in denoiser.config.items() if not key.startswith("_")}
-            grown = NuWaveDenoiser(**{**settings, "envelope_bands": config.envelope_bands})
+            grown = NuWaveDenoiser(**{**settings, "envelope_bands": bands})
             missing, unexpected = grown.load_state_dict(denoiser.state_dict(), strict=False)
             if unexpected or any(not name.startswith("envelope") for name in missing):
                 raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
             denoiser = grown
         return denoiser.train(), pipe.scheduler
     torch.manual_seed(config.seed)
-    tilt = NEW_MODEL_TILT if config.tilt_db_per_octave is None else config.tilt_db_per_octave
-    denoiser = NuWaveDenoiser(channels=config.channels, num_blocks=config.num_blocks, tilt_db_per_octave=tilt,
-                              envelope_bands=config.envelope_bands)
-    return denoiser, default_noise_schedule()
+    given = {name: getattr(config, name) for name in config.MODEL_OPTIONS if getattr(config, name) is not None}
+    return NuWaveDenoiser(**given), make_sampler()
 
 
-def training_step(denoiser, schedule, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """One diffusion loss: level-normalise, tilt (`NuWaveDenoiser.whiten`), noise at a uniform random timestep,
-    predict v, compare; plus, for a model with an envelope predictor, the log band-power error of its envelope of
-    the missing band (`nuwave.models.envelope`). `denoiser` may be wrapped for distributed training.
-
-    Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (the last for envelope models)."""
-    model = getattr(denoiser, "module", denoiser)
-    target, cond = batch["target"], batch["cond"]
-    gain = level_gain(cond)
-    plain, cond = target * gain, cond * gain
-    target = model.whiten(plain)
-    noise = torch.randn(target.shape, generator=generator).to(target.device)
-    steps = torch.randint(0, schedule.config.num_train_timesteps, (target.shape[0],), generator=generator)
-    steps = steps.to(target.device)
-    noisy = schedule.add_noise(target, noise, steps)
-    velocity = schedule.get_velocity(target, noise, steps)
-    prediction = denoiser(noisy, cond, batch["bandwidth"], steps)
-    parts = {"loss/diffusion": diffusion_loss(prediction, velocity, batch["trusted"])}
-    if model.envelope is not None:
-        reference, mask = model.envelope_target(plain, batch["bandwidth"])
-        predicted = model.predict_envelope(cond, batch["bandwidth"])
-        parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"])
-    parts["loss"] = parts["loss/diffusion"] + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
-    return parts
+def model_default(name: str):
+    """The default of one of `NuWaveDenoiser`'s options."""
+    return inspect.signature(NuWaveDenoiser.__init__).parameters[name].default
 
 
-def state_folders(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / "state").glob("step_*"))
-
-
-def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None) -> Path | None:
-    """Train per `config`; returns the exported `save_pretrained` folder of the EMA weights.
-
-    `stop_at`: save the state and return None once this step is reached (to continue later with `resume`).
-    """
-    run_dir = Path(config.run_dir)
+def make_accelerator(config: TrainConfig, run_dir: Path) -> tuple[Accelerator, list[str]]:
+    """The accelerator (one process or many, CPU or GPUs) and its trackers (TensorBoard when installed)."""
     trackers = []
     try:
         import tensorboard  # noqa: F401
@@ -128,13 +90,14 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
                               gradient_accumulation_steps=config.gradient_accumulation,
                               mixed_precision=config.mixed_precision, log_with=trackers or None,
                               project_dir=str(run_dir))
-    set_seed(config.seed)
-    if accelerator.is_main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / "config.json")
+    return accelerator, trackers
 
-    denoiser, schedule = build_models(config)
-    rate, segment = denoiser.config.sample_rate, round(config.segment_seconds * denoiser.config.sample_rate)
+
+def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rate: int
+               ) -> tuple[torch.utils.data.DataLoader, SegmentDataset]:
+    """The training loader and the fixed validation segments: files indexed, split by file (`split.json`),
+    decoded and resampled once into the run's cache."""
+    segment = round(config.segment_seconds * rate)
     sources = index_sources(config.data)
     train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
     cache = AudioCache(run_dir / "cache", rate, config.stereo)
@@ -144,51 +107,75 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
                 {"train": [s.path for s in train_sources], "validation": [s.path for s in val_sources]}, indent=1))
         train_files = prepare_files(train_sources, cache)
         val_files = prepare_files(val_sources or train_sources[:1], cache)
-
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
-    dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges,
-                             config.silence_db, config.gain_db, config.balance, config.pause_probability)
+    augment = (config.silence_db, config.gain_db)
+    dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges, *augment,
+                             config.balance, config.pause_probability)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
     validation = SegmentDataset(val_files, rate, segment, config.validation_segments, config.seed + 1, ranges,
-                                config.silence_db, config.gain_db, config.balance, config.pause_probability)
+                                *augment, config.balance, config.pause_probability)
+    return loader, validation
 
+
+def build_optimization(config: TrainConfig, denoiser, processes: int):
+    """AdamW with linear warm-up and cosine decay to zero at `max_steps`."""
     optimizer = torch.optim.AdamW(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     # accelerate steps a prepared scheduler once per process per optimizer step: scale its length to match.
-    processes = accelerator.num_processes
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps * processes,
                                                   config.max_steps * processes)
+    return optimizer, lr_schedule
+
+
+def state_folders(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "state").glob("step_*"))
+
+
+def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None) -> Path | None:
+    """Train per `config`; returns the exported `save_pretrained` folder of the EMA weights.
+
+    `stop_at`: save the state and return None once this step is reached (to continue later with `resume`).
+    """
+    run_dir = Path(config.run_dir)
+    accelerator, trackers = make_accelerator(config, run_dir)
+    set_seed(config.seed)
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.json")
+
+    denoiser, scheduler = build_models(config)
+    loader, validation = build_data(config, accelerator, run_dir, denoiser.config.sample_rate)
+    optimizer, lr_schedule = build_optimization(config, denoiser, accelerator.num_processes)
     denoiser, optimizer, loader, lr_schedule = accelerator.prepare(denoiser, optimizer, loader, lr_schedule)
     ema = EMAModel(accelerator.unwrap_model(denoiser).parameters(), decay=config.ema_decay)
     ema.to(accelerator.device)
-    progress = Progress()
-    accelerator.register_for_checkpointing(ema, progress)
+    counter = StepCounter()
+    accelerator.register_for_checkpointing(ema, counter)
 
     saved = state_folders(run_dir) if resume else []
     if saved:
         accelerator.load_state(str(saved[-1]))
-        logger.info("resumed from %s at step %d", saved[-1], progress.step)
+        logger.info("resumed from %s at step %d", saved[-1], counter.step)
     if accelerator.is_main_process and trackers:
         accelerator.init_trackers("nuwave", config={k: str(v) for k, v in config.__dict__.items()})
 
-    batches = accelerator.skip_first_batches(loader, progress.step * config.gradient_accumulation)
+    batches = accelerator.skip_first_batches(loader, counter.step * config.gradient_accumulation)
     denoiser.train()
     started, seen, losses, indices = time.perf_counter(), 0, [], []
-    show = accelerator.is_main_process and logger.isEnabledFor(logging.INFO)
     for batch in batches:
-        if progress.step >= config.max_steps:
+        if counter.step >= config.max_steps:
             break
         # Noise and timesteps: a function of (seed, step, process, micro-batch), so resume is exact.
         generator = torch.Generator().manual_seed(
-            hash((config.seed, progress.step, accelerator.process_index, seen % config.gradient_accumulation))
+            hash((config.seed, counter.step, accelerator.process_index, seen % config.gradient_accumulation))
             % 2**63
         )
         with accelerator.accumulate(denoiser):
-            parts = training_step(denoiser, schedule, batch, generator)
+            parts = training_loss(denoiser, scheduler, batch, generator)
             accelerator.backward(parts["loss"])
             if accelerator.sync_gradients and config.grad_clip > 0:
                 accelerator.clip_grad_norm_(denoiser.parameters(), config.grad_clip)
@@ -201,41 +188,51 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         if not accelerator.sync_gradients:
             continue
         ema.step(accelerator.unwrap_model(denoiser).parameters())
-        progress.step += 1
-        step = progress.step
-        if step % config.log_every == 0 or step == config.max_steps:
-            logs = {name: accelerator.gather(torch.stack([item[name] for item in losses]).mean()[None]).mean().item()
-                    for name in losses[0]}
-            rate_now = seen * config.batch_size * accelerator.num_processes / (time.perf_counter() - started)
-            logs.update({"lr": lr_schedule.get_last_lr()[0], "speed/segments_per_s": rate_now})
-            accelerator.log(logs, step=step)
-            record(accelerator, run_dir, step, logs)
-            if show:
-                envelope = f"  envelope {logs['loss/envelope']:.4f}" if "loss/envelope" in logs else ""
-                logger.info("step %d  loss %.4f%s  lr %.2e  %.1f segments/s", step, logs["loss/diffusion"], envelope,
-                            logs["lr"], rate_now)
+        counter.step += 1
+        step = counter.step
+        last = step == config.max_steps
+        if step % config.log_every == 0 or last:
+            speed = seen * config.batch_size * accelerator.num_processes / (time.perf_counter() - started)
+            log_losses(accelerator, run_dir, step, losses, lr_schedule.get_last_lr()[0], speed)
             losses.clear()
-        if step % config.validate_every == 0 or step == config.max_steps:
-            metrics = validate(accelerator, denoiser, ema, schedule, validation, config)
-            accelerator.log(metrics, step=step)
-            record(accelerator, run_dir, step, metrics)
-            if show:
-                logger.info("step %d  validation loss %.4f  LSD %.3f", step, metrics["val/loss"], metrics["val/lsd"])
-        if step % config.save_every == 0 or step == config.max_steps or step == stop_at:
+        if step % config.validate_every == 0 or last:
+            metrics = validate(accelerator, denoiser, ema, scheduler, validation, config)
+            log(accelerator, run_dir, step, metrics,
+                "validation loss %.4f  LSD %.3f" % (metrics["val/loss"], metrics["val/lsd"]))
+        if step % config.save_every == 0 or last or step == stop_at:
             save_state(accelerator, run_dir, step, config.keep_last)
         if step == stop_at:
             break
 
     write_audit(run_dir, accelerator, denoiser, seen * config.batch_size, indices)
     accelerator.wait_for_everyone()
-    if progress.step < config.max_steps:
+    if counter.step < config.max_steps:
         accelerator.end_training()
         return None
     export = run_dir / "export"
     if accelerator.is_main_process:
-        export_ema(accelerator.unwrap_model(denoiser), ema, schedule, export)
+        export_ema(accelerator.unwrap_model(denoiser), ema, scheduler, export)
     accelerator.end_training()
     return export
+
+
+def log_losses(accelerator: Accelerator, run_dir: Path, step: int, losses: list[dict], lr: float, speed: float
+               ) -> None:
+    """The mean of each loss since the last log line over every process, the learning rate and the speed."""
+    logs = {name: accelerator.gather(torch.stack([item[name] for item in losses]).mean()[None]).mean().item()
+            for name in losses[0]}
+    logs.update({"lr": lr, "speed/segments_per_s": speed})
+    envelope = f"  envelope {logs['loss/envelope']:.4f}" if "loss/envelope" in logs else ""
+    log(accelerator, run_dir, step, logs,
+        f"loss {logs['loss/diffusion']:.4f}{envelope}  lr {lr:.2e}  {speed:.1f} segments/s")
+
+
+def log(accelerator: Accelerator, run_dir: Path, step: int, values: dict, line: str) -> None:
+    """Values to the trackers and to `run_dir/metrics.jsonl`, and `line` to the log (main process)."""
+    accelerator.log(values, step=step)
+    record(accelerator, run_dir, step, values)
+    if accelerator.is_main_process:
+        logger.info("step %d  %s", step, line)
 
 
 def record(accelerator: Accelerator, run_dir: Path, step: int, values: dict) -> None:
@@ -265,17 +262,17 @@ def save_state(accelerator: Accelerator, run_dir: Path, step: int, keep_last: in
     accelerator.wait_for_everyone()
 
 
-def export_ema(denoiser: NuWaveDenoiser, ema: EMAModel, schedule, folder: Path) -> None:
+def export_ema(denoiser: NuWaveDenoiser, ema: EMAModel, scheduler, folder: Path) -> None:
     """The EMA weights as a `save_pretrained` pipeline folder (safetensors + JSON config)."""
     shipped = copy.deepcopy(denoiser).to("cpu").float()
     ema_cpu = copy.deepcopy(ema)
     ema_cpu.to("cpu")
     ema_cpu.copy_to(shipped.parameters())
-    NuWavePipeline(denoiser=shipped.eval(), scheduler=schedule).save_pretrained(str(folder))
+    NuWavePipeline(denoiser=shipped.eval(), scheduler=scheduler).save_pretrained(str(folder))
 
 
 @torch.no_grad()
-def validate(accelerator: Accelerator, denoiser, ema: EMAModel, schedule, dataset: SegmentDataset,
+def validate(accelerator: Accelerator, denoiser, ema: EMAModel, scheduler, dataset: SegmentDataset,
              config: TrainConfig) -> dict:
     """Diffusion loss at fixed timesteps and noise, and the LSD of a short sampling, with the EMA weights, on
     the fixed validation segments; each process takes every N-th segment and the results are gathered."""
@@ -283,7 +280,8 @@ def validate(accelerator: Accelerator, denoiser, ema: EMAModel, schedule, datase
     ema.store(model.parameters())
     ema.copy_to(model.parameters())
     model.eval()
-    pipe = NuWavePipeline(denoiser=model, scheduler=schedule)
+    pipe = NuWavePipeline(denoiser=model, scheduler=scheduler)
+    pipe.set_progress_bar_config(disable=True)
     mine = list(range(accelerator.process_index, len(dataset), accelerator.num_processes))
     width = math.ceil(len(dataset) / accelerator.num_processes)
     values = torch.full((width, 2), float("nan"), device=accelerator.device)
@@ -294,7 +292,7 @@ def validate(accelerator: Accelerator, denoiser, ema: EMAModel, schedule, datase
         generator = torch.Generator().manual_seed(index)
         fixed = torch.Generator().manual_seed(10_000 + index)
         with accelerator.autocast():
-            loss = training_step(model, schedule, batch, fixed)["loss"]
+            loss = training_loss(model, scheduler, batch, fixed)["loss"]
         cutoff = float(item["bandwidth"]) * rate / 2
         out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
                    cutoff=cutoff, generator=generator).audios

@@ -1,16 +1,38 @@
-"""The diffusion loss: mean squared error of the v prediction, measured in the STFT domain so that bins above
-an example's trusted bandwidth (a 44.1 kHz source has nothing above 22.05 kHz; a Vorbis source's top band is
-partly the codec's) can be left out."""
+"""The training losses, beside the diffusion they train (read `training_loss` top to bottom).
+
+Diffusion (v-prediction, Salimans & Ho 2022; the schedule's `alphas_cumprod` = abar_t):
+
+    x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,   v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0,
+    loss = | STFT(v_theta(x_t, cond, t) - v) |^2, mean over the bins within the example's trusted band,
+
+with x0 the level-normalised target in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) and t uniform over
+the training timesteps. The error is measured in the STFT domain so that bins above an example's trusted
+bandwidth (a 44.1 kHz source has nothing above 22.05 kHz; a Vorbis source's top band is partly the codec's) can
+be left out. Beside it, for a model with an envelope predictor, the error in bels of its log band powers of the
+missing band (`nuwave.models.envelope`).
+"""
 
 from __future__ import annotations
 
 import torch
 
+from nuwave.audio.dsp import level_gain
+
 LOSS_N_FFT = 1024
 LOSS_HOP = 256
+# The weight of the envelope predictor's loss (bels) beside the diffusion loss.
+ENVELOPE_WEIGHT = 0.5
 
 
-def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor, trusted: torch.Tensor) -> torch.Tensor:
+def noised(x0: torch.Tensor, noise: torch.Tensor, alphas_cumprod: torch.Tensor, steps: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(B, 1, T)` clean and noise, `(B,)` timesteps -> the noisy sample x_t and the v target."""
+    abar = alphas_cumprod.to(device=x0.device, dtype=x0.dtype)[steps.to(x0.device)].reshape(-1, 1, 1)
+    alpha, sigma = abar**0.5, (1 - abar) ** 0.5
+    return alpha * x0 + sigma * noise, alpha * noise - sigma * x0
+
+
+def spectral_mse(prediction: torch.Tensor, target: torch.Tensor, trusted: torch.Tensor) -> torch.Tensor:
     """`(B, 1, T)` x2 and `(B,)` trusted bandwidth / Nyquist -> scalar.
 
     Each STFT bin's power is divided by the window's energy, so for white errors the value equals the
@@ -37,3 +59,26 @@ def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Ten
     weight = mask * (centres[None, :] <= trusted.float()[:, None] + 1e-6).to(mask.dtype)
     error = (predicted.float() - target.float()).abs().mean(dim=-1)  # (B, bands)
     return (error * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The losses of one batch `{"target", "cond": (B, 1, T), "bandwidth", "trusted": (B,)}`: level-normalise,
+    tilt, noise at a uniform random timestep of `scheduler`'s noise schedule, predict v, compare; and the envelope
+    error. `denoiser` may be wrapped for distributed training; `generator` draws the noise and timesteps.
+
+    Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (the last for envelope models)."""
+    model = getattr(denoiser, "module", denoiser)
+    gain = level_gain(batch["cond"])
+    plain, cond = batch["target"] * gain, batch["cond"] * gain
+    x0 = model.whiten(plain)
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+    steps = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), generator=generator)
+    noisy, velocity = noised(x0, noise, scheduler.alphas_cumprod, steps)
+    prediction = denoiser(noisy, cond, batch["bandwidth"], steps.to(x0.device))
+    parts = {"loss/diffusion": spectral_mse(prediction, velocity, batch["trusted"])}
+    if model.envelope is not None:
+        reference, mask = model.envelope_target(plain, batch["bandwidth"])
+        predicted = model.predict_envelope(cond, batch["bandwidth"])
+        parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"])
+    parts["loss"] = parts["loss/diffusion"] + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
+    return parts

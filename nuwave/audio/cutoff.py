@@ -1,0 +1,104 @@
+"""The cutoff of a recording (its effective bandwidth): the frequency in Hz above which its spectrum falls off a
+cliff.
+
+Method (documented for users in the README):
+1. The long-term average power spectrum (Hann windows of 4096 samples, hop 2048, mean of |X|^2 over all frames
+   and channels) is accumulated block by block, so a file of any length is read once in bounded memory.
+2. It is smoothed in frequency (moving average over about 150 Hz) and expressed in dB.
+3. For each candidate frequency f, `below(f)` is the highest level in the 2 kHz just under f and `above(f)`
+   the highest level anywhere above f. The cutoff is the lowest f where `below(f) - above(f)` exceeds 30 dB:
+   everything above it is far quieter than the band just under it. A low-pass filter, an encoder's cut or an
+   old upsampling all leave such a cliff; a natural high-frequency roll-off does not, because it falls by far
+   less than 30 dB in 2 kHz, and any noise floor or air above it keeps `above(f)` up.
+   The level above the cliff must also lie 50 dB below the spectrum's peak: a band-limited file is (nearly)
+   empty above its cutoff, while strong tones over a noise floor only look like a cliff.
+   The reported cutoff is the top of the cliff's edge: the highest frequency at or below that f whose level is
+   within 10 dB of `below(f)`.
+4. With no cliff the cutoff is the Nyquist frequency.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+N_FFT = 4096
+HOP = 2048
+CLIFF_DB = 30.0
+EDGE_DB = 10.0
+FLOOR_DB = 50.0
+SMOOTH_HZ = 150.0
+BELOW_HZ = 2000.0
+
+
+class SpectrumAccumulator:
+    """Accumulates the long-term average power spectrum of `(C, T)` blocks fed in order."""
+
+    def __init__(self) -> None:
+        self.window = np.hanning(N_FFT).astype(np.float32)
+        self.power = np.zeros(N_FFT // 2 + 1)
+        self.frames = 0
+        self._carry: np.ndarray | None = None
+
+    def update(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float32)
+        if self._carry is not None:
+            block = np.concatenate([self._carry, block], axis=-1)
+        count = 0 if block.shape[-1] < N_FFT else 1 + (block.shape[-1] - N_FFT) // HOP
+        if count:
+            frames = np.lib.stride_tricks.sliding_window_view(block, N_FFT, axis=-1)[..., ::HOP, :][..., :count, :]
+            spectra = np.abs(np.fft.rfft(frames * self.window, axis=-1)) ** 2
+            self.power += spectra.reshape(-1, spectra.shape[-1]).sum(axis=0)
+            self.frames += spectra.shape[0] * count
+        self._carry = block[..., count * HOP :]
+
+    def spectrum(self) -> np.ndarray | None:
+        """The mean power spectrum `(N_FFT // 2 + 1,)`, or None when less than one window was seen."""
+        if self.frames == 0:
+            if self._carry is None or self._carry.shape[-1] == 0:
+                return None
+            padded = np.zeros((*self._carry.shape[:-1], N_FFT), np.float32)
+            padded[..., : self._carry.shape[-1]] = self._carry
+            spectra = np.abs(np.fft.rfft(padded * self.window, axis=-1)) ** 2
+            return spectra.reshape(-1, spectra.shape[-1]).mean(axis=0)
+        return self.power / self.frames
+
+    def cutoff(self, sample_rate: int) -> float:
+        """The effective bandwidth in Hz of what was fed (the Nyquist frequency when nothing was)."""
+        power = self.spectrum()
+        return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
+
+
+def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
+    """The effective bandwidth in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
+    nyquist = sample_rate / 2
+    bin_hz = nyquist / (power.size - 1)
+    width = max(1, int(round(SMOOTH_HZ / bin_hz)))
+    smoothed = np.convolve(power, np.ones(width) / width, mode="same")
+    level = 10 * np.log10(smoothed + 1e-30)
+    if level.max() < -200:  # digital silence: nothing to measure
+        return nyquist
+    below_bins = max(1, int(round(BELOW_HZ / bin_hz)))
+    # above[i] = max level over bins i+1..end; below[i] = max level over the below_bins bins up to i.
+    above = np.maximum.accumulate(level[::-1])[::-1]
+    above = np.append(above[1:], -np.inf)
+    padded = np.concatenate([np.full(below_bins - 1, -np.inf), level])
+    below = np.lib.stride_tricks.sliding_window_view(padded, below_bins).max(axis=-1)
+    index = np.arange(level.size)
+    # Ignore the lowest 2 kHz (DC offsets and rumble say nothing about bandwidth) and the smoothing's edge.
+    cliff = (below - above > CLIFF_DB) & (above < level.max() - FLOOR_DB)
+    candidates = np.flatnonzero(cliff & (index >= below_bins) & (index < level.size - width))
+    if candidates.size == 0:
+        return nyquist
+    cliff = candidates[0]
+    edge = np.flatnonzero(level[: cliff + 1] >= below[cliff] - EDGE_DB)[-1]
+    return float(min(edge * bin_hz, nyquist))
+
+
+def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
+    """Effective bandwidth in Hz of audio given as consecutive `(C, T)` blocks."""
+    accumulator = SpectrumAccumulator()
+    for block in blocks:
+        accumulator.update(block)
+    return accumulator.cutoff(sample_rate)

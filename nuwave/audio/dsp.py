@@ -1,0 +1,127 @@
+"""Signal processing helpers: lengths and rates, resampling, level normalisation and the known-band merge. Pure
+functions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import soxr
+import torch
+
+MERGE_N_FFT = 2048
+MERGE_HOP = 512
+# Mirrored samples at each end of a tilted signal: the inverse tilt's impulse response is below 1e-5 by then.
+TILT_PAD = 2048
+
+
+def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
+    """`(..., T)` cropped or zero-padded at the end to exactly `length` samples."""
+    if audio.shape[-1] >= length:
+        return np.ascontiguousarray(audio[..., :length])
+    pad = [(0, 0)] * (audio.ndim - 1) + [(0, length - audio.shape[-1])]
+    return np.pad(audio, pad)
+
+
+def whole_sample_unit(sample_rate: int, rates) -> int:
+    """The smallest number of samples at `sample_rate` whose duration is a whole number of samples at every rate
+    in `rates` (a duration in multiples of it converts exactly)."""
+    unit = 1
+    for rate in rates:
+        unit = math.lcm(unit, sample_rate // math.gcd(sample_rate, rate))
+    return unit
+
+
+def resample(audio: np.ndarray, input_rate: float, output_rate: float, length: int | None = None) -> np.ndarray:
+    """Resample `(..., T)` float audio along its last axis with soxr (very high quality, linear phase).
+
+    The result has exactly `length` samples (default `round(T * output_rate / input_rate)`), cropped or
+    zero-padded at the end, so that every caller can rely on the length contract.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if length is None:
+        length = round(audio.shape[-1] * output_rate / input_rate)
+    if input_rate == output_rate:
+        out = audio
+    else:
+        lead = audio.shape[:-1]
+        flat = audio.reshape(-1, audio.shape[-1])
+        # soxr takes (T, channels); float64 avoids its float32 path's lower stop-band attenuation.
+        out = soxr.resample(flat.T.astype(np.float64), input_rate, output_rate, quality="VHQ").T
+        out = out.astype(np.float32).reshape(*lead, -1)
+    return fit_length(out, length)
+
+
+def coloured_noise(white: np.ndarray, sample_rate: float, slope: float, top_hz: float, rms: float) -> np.ndarray:
+    """White noise `(T,)` shaped so that its power falls as f^-`slope` above 50 Hz, with nothing above `top_hz`,
+    at `rms` (float32): a room tone (the noise floor of a recording room, under speech and in its pauses)."""
+    spectrum = np.fft.rfft(white)
+    freqs = np.fft.rfftfreq(white.size, 1.0 / sample_rate)
+    spectrum *= np.where(freqs <= top_hz, np.maximum(freqs, 50.0) ** (-slope / 2), 0.0)
+    noise = np.fft.irfft(spectrum, n=white.size)
+    return (noise * rms / max(float(np.sqrt(np.mean(noise**2))), 1e-20)).astype(np.float32)
+
+
+def level_gain(cond: torch.Tensor, target_rms: float = 0.2, floor: float = 1e-4) -> torch.Tensor:
+    """Per-item gain that brings the condition `(B, 1, T)` to `target_rms`; returns `(B, 1, 1)`.
+
+    The diffusion model always sees its input at one level, so a quiet recording gets the same treatment as a
+    loud one; the floor keeps digital silence from being amplified into the model's range. Training and
+    sampling use this same function.
+    """
+    rms = cond.float().square().mean(dim=(1, 2), keepdim=True).sqrt()
+    return target_rms / rms.clamp_min(floor)
+
+
+def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float, corner_hz: float, max_db: float,
+                  inverse: bool = False) -> torch.Tensor:
+    """Raise every frequency above `corner_hz` by `db_per_octave` per octave, at most `max_db`; `(..., T)` -> same.
+
+    A zero-phase filter applied in the Fourier domain to the signal mirrored by `TILT_PAD` samples at each end,
+    then cropped: its end does not wrap into its start, a chunk at a file's edge is filtered like the whole
+    file, and since a zero-phase filter keeps a mirrored signal mirrored, `inverse=True` undoes it exactly (to
+    rounding). Natural audio loses about 7 dB per octave above a few hundred Hz (the training corpus:
+    `scripts/corpus_spectrum.py`); tilting it back gives every band a similar power, which is what a diffusion
+    model with white noise needs (see `NuWaveDenoiser`).
+    """
+    if db_per_octave == 0.0:
+        return audio
+    length = audio.shape[-1]
+    pad = min(TILT_PAD, length - 1)
+    padded = length + 2 * pad
+    freqs = torch.fft.rfftfreq(padded, 1.0 / sample_rate, device=audio.device)
+    octaves = torch.log2(freqs.clamp_min(corner_hz) / corner_hz)
+    gain_db = (db_per_octave * octaves).clamp(max=max_db)
+    gains = 10.0 ** ((-gain_db if inverse else gain_db) / 20.0)
+    mirrored = torch.nn.functional.pad(audio.float().reshape(-1, 1, length), (pad, pad), mode="reflect")
+    filtered = torch.fft.irfft(torch.fft.rfft(mirrored) * gains, n=padded)[..., pad : pad + length]
+    return filtered.reshape(audio.shape).to(audio.dtype)
+
+
+def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = 0.06) -> torch.Tensor:
+    """Weights `(B, bins)` in [0, 1] for the known band: 1 below `(1 - transition) * cutoff`, 0 above the cutoff.
+
+    `bandwidth` is `(B,)`, the cutoff over the Nyquist frequency. The raised-cosine ramp in between hands the
+    resampler's own transition band (where the input is already attenuated) over to the generated signal.
+    """
+    freqs = torch.linspace(0.0, 1.0, bins, device=bandwidth.device)[None, :]
+    top = bandwidth.float()[:, None]
+    bottom = top * (1.0 - transition)
+    ramp = ((top - freqs) / (top - bottom).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return 0.5 - 0.5 * torch.cos(torch.pi * ramp)
+
+
+def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
+    """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`."""
+    length = generated.shape[-1]
+    window = torch.hann_window(MERGE_N_FFT, device=generated.device)
+
+    def stft(x: torch.Tensor) -> torch.Tensor:
+        return torch.stft(
+            x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant", return_complex=True
+        )
+
+    mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1)[:, :, None]
+    spectrum = mask * stft(cond) + (1.0 - mask) * stft(generated)
+    merged = torch.istft(spectrum, MERGE_N_FFT, MERGE_HOP, window=window, center=True, length=length)
+    return merged[:, None, :]

@@ -1,0 +1,1 @@
+"""The benchmark: suites (`suites/*.json`), metrics, classical baselines, evaluation, reports and tables."""

@@ -1,0 +1,5 @@
+"""`python -m nuwave.cli ...` is `nuwave ...`."""
+
+from nuwave.cli import main
+
+main()

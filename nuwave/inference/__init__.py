@@ -1,0 +1,1 @@
+"""Upsampling: the options a user chooses, the diffusion pipeline, long files in windows, one file's journey."""

@@ -1,0 +1,24 @@
+"""What a user chooses when upsampling, with its defaults: one place for the pipeline, the file journey and the
+command line. No heavy imports, so that `nuwave --help` reads them instantly."""
+
+from __future__ import annotations
+
+from nuwave.checkpoints import DEFAULT_MODEL
+from nuwave.models.schedule import DEFAULT_SAMPLER, SAMPLERS
+
+# Sampler steps of one upsampling (1 to `nuwave.models.schedule.MAX_STEPS`).
+DEFAULT_STEPS = 8
+# How far the output goes from the model's posterior mean towards its full sample (`NuWavePipeline.__call__`).
+DEFAULT_TEMPERATURE = 0.15
+# How the channels of an item are generated. mid-side: a stereo pair as its mid (L + R) / sqrt 2 and side
+# (L - R) / sqrt 2, each from its own noise, so the generated band follows each channel (identical channels get
+# identical bands, L = -R gets opposite bands, unrelated channels unrelated bands); other channel counts as
+# "independent". independent: each channel its own noise. shared: every channel the same noise.
+CHANNEL_MODES = ("mid-side", "independent", "shared")
+DEFAULT_CHANNEL_MODE = "mid-side"
+# The precision the denoiser runs in (`torch_dtype` of `from_pretrained`); half precision pays off on GPUs.
+DTYPES = ("float32", "bfloat16", "float16")
+DEFAULT_DTYPE = "float32"
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SAMPLER", "SAMPLERS", "DEFAULT_STEPS", "DEFAULT_TEMPERATURE", "CHANNEL_MODES",
+           "DEFAULT_CHANNEL_MODE", "DTYPES", "DEFAULT_DTYPE"]

@@ -1,0 +1,357 @@
+"""`NuWavePipeline`: low-rate waveform in, high-rate waveform out. Owns the diffusion loop and nothing about files."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Union
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.utils import BaseOutput
+
+from nuwave import checkpoints
+from nuwave.audio.dsp import level_gain, merge_known_band, resample
+from nuwave.inference.options import (
+    CHANNEL_MODES,
+    DEFAULT_CHANNEL_MODE,
+    DEFAULT_DTYPE,
+    DEFAULT_STEPS,
+    DEFAULT_TEMPERATURE,
+    DTYPES,
+)
+from nuwave.models.denoiser import NuWaveDenoiser
+from nuwave.models.envelope import generated_bins, shape_to_envelope
+from nuwave.models.schedule import check_steps, predicted_sample
+
+AudioArray = Union[np.ndarray, torch.Tensor]
+# A cutoff this close to the lower of the output's and the model's Nyquist frequencies leaves nothing to
+# generate. An input whose content stops at 19-21 kHz is *not* full band: a 128 kbit/s MP3 of a 44.1 kHz
+# recording stops there, and the band above is the one its reference has and it lacks.
+FULL_BAND = 0.98
+# Frames of the input whose STFT power per bin is below this (about -136 dBFS for white noise, under 24-bit
+# quantisation) are digital silence: nothing is generated there, as the recording had nothing there.
+DIGITAL_SILENCE_POWER = 1e-14
+
+
+def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> bool:
+    """Whether an input whose content reaches `cutoff_hz` leaves nothing to generate at `target_rate`."""
+    return cutoff_hz >= FULL_BAND * min(target_rate, model_rate) / 2
+
+
+def check_temperature(temperature: float) -> float:
+    """Validate a sampling temperature (0 to 1)."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0.0 <= temperature <= 1.0:
+        raise ValueError(f"the temperature must be a number from 0 to 1, got {temperature!r}")
+    return float(temperature)
+
+
+def mid_side(batch: np.ndarray) -> np.ndarray:
+    """`(B, 2, T)` left / right <-> mid / side; orthonormal, so it is its own inverse and keeps the power."""
+    left, right = batch[:, :1], batch[:, 1:]
+    return np.concatenate([left + right, left - right], axis=1) * np.float32(np.sqrt(0.5))
+
+
+@dataclass
+class NuWaveOutput(BaseOutput):
+    """audios: the result, same type and layout as the input; sample_rate in Hz; bandwidth: the cutoff used over
+    the model's Nyquist frequency; model_evaluations: how many times the denoiser ran (0 for a full-band input)."""
+
+    audios: AudioArray
+    sample_rate: int
+    bandwidth: float
+    model_evaluations: int
+
+
+def _as_batch(audio: AudioArray) -> tuple[np.ndarray, tuple[int, ...], bool]:
+    """Any of `(T,)`, `(C, T)`, `(B, C, T)` -> float32 `(B, C, T)`, the original leading shape, and torch-ness."""
+    is_torch = isinstance(audio, torch.Tensor)
+    array = audio.detach().cpu().float().numpy() if is_torch else np.asarray(audio, dtype=np.float32)
+    if array.ndim not in (1, 2, 3):
+        raise ValueError(f"audio must have shape (T,), (C, T) or (B, C, T), got {array.shape}")
+    lead = array.shape[:-1]
+    items = -1 if array.ndim == 3 else 1
+    return array.reshape(items, array.shape[-2] if array.ndim >= 2 else 1, array.shape[-1]), lead, is_torch
+
+
+# `callback_on_step_end(pipe, step, timestep, callback_kwargs) -> dict`, as in diffusers' pipelines.
+StepCallback = Callable[["NuWavePipeline", int, torch.Tensor, dict], dict]
+
+
+class NuWavePipeline(DiffusionPipeline):
+    """Bandwidth extension by conditional waveform diffusion.
+
+    `denoiser` is a `NuWaveDenoiser`; `scheduler` is the sampler, a diffusers scheduler whose config holds the
+    noise schedule the denoiser was trained with (`nuwave.models.schedule`). Another sampler is a component swap:
+    `pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)`. A shipped model is found by
+    name: `NuWavePipeline.from_pretrained("nuwave-base")`.
+    """
+
+    model_cpu_offload_seq = "denoiser"
+    _callback_tensor_inputs = ["sample"]
+
+    def __init__(self, denoiser: NuWaveDenoiser, scheduler) -> None:
+        super().__init__()
+        self.register_modules(denoiser=denoiser, scheduler=scheduler)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "NuWavePipeline":
+        """diffusers' loader; a shipped model's name (`nuwave.checkpoints`) stands for its installed folder."""
+        return super().from_pretrained(checkpoints.resolve(pretrained_model_name_or_path), **kwargs)
+
+    @property
+    def model_rate(self) -> int:
+        return int(self.denoiser.config.sample_rate)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        audio: AudioArray,
+        sample_rate: int,
+        target_rate: int = 48000,
+        num_inference_steps: int = DEFAULT_STEPS,
+        temperature: float = DEFAULT_TEMPERATURE,
+        cutoff: float | None = None,
+        top: float | None = None,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+        level: float | None = None,
+        keep_known_band: bool = True,
+        channel_mode: str = DEFAULT_CHANNEL_MODE,
+        return_dict: bool = True,
+        callback_on_step_end: StepCallback | None = None,
+        callback_on_step_end_tensor_inputs: list[str] = ("sample",),
+    ) -> NuWaveOutput | tuple:
+        """Upsample `audio` from `sample_rate` to `target_rate` Hz.
+
+        Args:
+            audio: `(T,)`, `(C, T)` or `(B, C, T)` float samples, numpy or torch.
+            sample_rate: the input's sample rate in Hz.
+            target_rate: the output's sample rate in Hz.
+            num_inference_steps: sampler steps, 1 to 1000.
+            temperature: 0 to 1. The result is `mean + temperature * (sample - mean)`, where `mean` is the model's
+                posterior-mean estimate (its x0 prediction at the first, pure-noise step; what one step returns)
+                and `sample` the sampler's result. 1 keeps the full sample: the generated band has the reference's
+                level and texture but its own phase, which costs SNR; lower values trade generated detail for
+                waveform fidelity. For a Gaussian posterior this is sampling at that temperature; in general the
+                estimators on the distortion-perception frontier interpolate between the MMSE estimate and a
+                sample of the right distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
+            cutoff: where the input's content ends, in Hz (default: its Nyquist frequency, `sample_rate / 2`).
+            top: where the output's content ends, in Hz (above `cutoff`): nothing is generated above it, for
+                recordings known to stop there (many end at 20 kHz). Default: wherever the model puts it.
+            generator: seeds the initial noise; the same seed gives the same audio.
+            noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
+                `generator`; used to make overlapping chunks of a long file start from the same noise).
+            level: the RMS of the whole recording, when `audio` is a chunk of it: every chunk is then brought to
+                the model's working level by the same gain (default: each item's own RMS).
+            keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
+            channel_mode: how the channels of an item are generated, one of `CHANNEL_MODES` (see there).
+            return_dict: return a `NuWaveOutput` (else the tuple `(audios,)`).
+            callback_on_step_end: called after each sampler step as `callback(pipe, step, timestep,
+                callback_kwargs)`, where `callback_kwargs` holds the tensors named in
+                `callback_on_step_end_tensor_inputs` (`"sample"`: the current sample, `(B * C, 1, T_model)`, in the
+                denoiser's tilted domain); the dict it returns may replace them.
+        Returns:
+            `NuWaveOutput` whose audio has the input's layout and `round(T * target_rate / sample_rate)` samples.
+        """
+        check_steps(num_inference_steps)
+        check_temperature(temperature)
+        if channel_mode not in CHANNEL_MODES:
+            raise ValueError(f"unknown channel mode {channel_mode!r}; choose one of {', '.join(CHANNEL_MODES)}")
+        unknown = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
+        if unknown:
+            raise ValueError(f"callback_on_step_end_tensor_inputs: {sorted(unknown)} are not among "
+                             f"{self._callback_tensor_inputs}")
+        batch, lead, is_torch = _as_batch(audio)
+        num_items, channels, length = batch.shape
+        as_mid_side = channel_mode == "mid-side" and channels == 2
+        if sample_rate <= 0 or target_rate <= 0:
+            raise ValueError("sample rates must be positive")
+        if length == 0:
+            raise ValueError("audio is empty")
+        if not np.isfinite(batch).all():
+            raise ValueError("audio contains NaN or infinite samples")
+        nyquist = sample_rate / 2
+        cutoff = nyquist if cutoff is None else float(cutoff)
+        if not 0 < cutoff <= nyquist:
+            raise ValueError(f"cutoff {cutoff:g} Hz must be above 0 and at most the input's Nyquist {nyquist:g} Hz")
+        bandwidth = min(cutoff / (self.model_rate / 2), 1.0)
+        if top is not None and not cutoff < float(top):
+            raise ValueError(f"top {float(top):g} Hz must be above the cutoff {cutoff:g} Hz")
+
+        model_length = round(length * self.model_rate / sample_rate)
+        if as_mid_side:
+            batch = mid_side(batch)
+        cond = torch.from_numpy(resample(batch, sample_rate, self.model_rate, model_length))
+        cond = cond.reshape(num_items * channels, 1, model_length).to(self.device)
+        evaluations = 0
+        if is_full_band(cutoff, target_rate, self.model_rate):
+            result = cond
+        else:
+            band = torch.full((num_items * channels,), bandwidth, device=self.device)
+            noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
+                                        channels, model_length)
+            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
+                                  callback_on_step_end, callback_on_step_end_tensor_inputs)
+            evaluations = len(self.scheduler.timesteps)
+            if keep_known_band:
+                result = merge_known_band(result, cond, band)
+
+        out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
+        if as_mid_side:
+            out = mid_side(out)
+        out = resample(out, self.model_rate, target_rate, round(length * target_rate / sample_rate))
+        out = out.reshape(*lead, out.shape[-1])
+        audios = torch.from_numpy(out) if is_torch else out
+        if not return_dict:
+            return (audios,)
+        return NuWaveOutput(audios=audios, sample_rate=target_rate, bandwidth=bandwidth, model_evaluations=evaluations)
+
+    def _initial_noise(self, noise, generator, items: int, noise_channels: int, channels: int, length: int
+                       ) -> torch.Tensor:
+        """The initial noise `(items * channels, 1, length)`: the given one, or drawn from `generator` (one per
+        item and channel, or one per item shared by its channels)."""
+        shape = (items, noise_channels, length)
+        if noise is None:
+            noise_device = generator.device if generator is not None else torch.device("cpu")
+            noise = torch.randn(shape, generator=generator, device=noise_device, dtype=torch.float32)
+        elif tuple(noise.shape) not in ((items, 1, length), (items, channels, length)):
+            raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
+        return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
+
+    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, callback, callback_inputs):
+        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
+
+        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for
+        a model with an envelope predictor, the band above the cutoff is brought to the predicted envelope
+        (`nuwave.models.envelope.shape_to_envelope`), and frames where the input is digital silence are
+        silenced."""
+        items, _, length = cond.shape
+        # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
+        # their relative levels: a side channel far below the mid is generated as quiet as it is.
+        reference = cond.reshape(items // channels, 1, -1) if level is None else torch.full(
+            (items // channels, 1, 1), float(level), device=cond.device)
+        gain = level_gain(reference).repeat_interleave(channels, dim=0)
+        cond = cond * gain
+        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
+        sample = noise * self.scheduler.init_noise_sigma
+        dtype = self.denoiser.dtype
+        mean = None
+        with self.progress_bar(total=len(self.scheduler.timesteps)) as bar:
+            for index, timestep in enumerate(self.scheduler.timesteps):
+                model_input = self.scheduler.scale_model_input(sample, timestep)
+                prediction = self.denoiser(model_input.to(dtype), cond.to(dtype), band, timestep).float()
+                if mean is None:
+                    mean = predicted_sample(self.scheduler, prediction, model_input.float(), timestep)
+                sample = self.scheduler.step(prediction, timestep, sample).prev_sample
+                if callback is not None:
+                    values = {"sample": sample}
+                    returned = callback(self, index, timestep, {name: values[name] for name in callback_inputs})
+                    sample = (returned or {}).get("sample", sample)
+                bar.update()
+        if temperature < 1.0:
+            sample = mean + temperature * (sample.float() - mean)
+        spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
+        if self.denoiser.envelope is not None:
+            envelope = self.denoiser.predict_envelope(cond.to(dtype), band)
+            spectrum = shape_to_envelope(spectrum, envelope, band)
+        input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
+        spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)
+        if top is not None:
+            ceiling = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
+            spectrum = spectrum * (1.0 - generated_bins(ceiling, spectrum.shape[1]))[:, :, None]
+        return self.denoiser.waveform(spectrum, length) / gain
+
+
+class ModelError(Exception):
+    """A model folder that cannot be loaded; `str(error)` is a one-line message naming the folder."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' (CUDA when available), 'cpu' or 'cuda'."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(device)
+
+
+# What a denoiser config may hold: (low, high) for integers, "finite" for real numbers.
+CONFIG_BOUNDS = {"sample_rate": (16000, 192000), "n_fft": (16, 65536), "hop_length": (1, 65536),
+                 "channels": (1, 65536), "num_blocks": (1, 1024), "expansion": (1, 64), "kernel_size": (1, 1023),
+                 "embedding_dim": (2, 65536), "num_train_timesteps": (1, 100000), "envelope_bands": (0, 4096),
+                 "envelope_channels": (1, 65536), "envelope_blocks": (0, 1024),
+                 "tilt_db_per_octave": "finite", "tilt_corner_hz": "finite", "tilt_max_db": "finite"}
+
+
+def check_denoiser_config(path: Path) -> None:
+    """Refuse a denoiser config.json whose values cannot make a working model, naming the file and the values."""
+    import json
+    import math
+
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        reason = f"unreadable denoiser config: {error}"
+        raise ModelError(f"{path}: corrupt or incompatible model folder ({reason})") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: a denoiser config must be a JSON object")
+    problems = []
+    for name, bounds in CONFIG_BOUNDS.items():
+        if name not in config:
+            continue
+        value = config[name]
+        if bounds == "finite":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                problems.append(f"{name} = {value!r} is not a finite number")
+        elif isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+            problems.append(f"{name} = {value!r} is not an integer from {bounds[0]} to {bounds[1]}")
+    n_fft, hop = config.get("n_fft"), config.get("hop_length")
+    if isinstance(n_fft, int) and isinstance(hop, int) and hop > n_fft:
+        problems.append(f"hop_length = {hop} is larger than n_fft = {n_fft}")
+    if problems:
+        raise ModelError(f"{path}: invalid denoiser config: " + "; ".join(problems))
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """A `nuwave.inference.options.DTYPES` name -> the torch dtype; float16 only on a GPU (CPUs lack its kernels)."""
+    if name not in DTYPES:
+        raise ModelError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}")
+    if name == "float16" and device.type == "cpu":
+        raise ModelError("--dtype float16 needs a GPU; use bfloat16 on a CPU")
+    return getattr(torch, name)
+
+
+def load_pipeline(name_or_path, device: str = "auto", dtype: str = DEFAULT_DTYPE) -> NuWavePipeline:
+    """Load a shipped model by name (`nuwave.checkpoints`) or a `save_pretrained` folder onto `device`, the
+    denoiser in `dtype`, with one-line errors for missing or corrupt folders."""
+    from diffusers.utils import logging as diffusers_logging
+
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    path = Path(checkpoints.resolve(name_or_path))
+    if not path.is_dir():
+        shipped = ", ".join(checkpoints.shipped_names())
+        raise ModelError(f"{name_or_path}: no such model folder, nor a shipped model ({shipped})")
+    if not (path / "model_index.json").is_file():
+        raise ModelError(f"{path}: not a nuwave model folder (no model_index.json)")
+    check_denoiser_config(path / "denoiser" / "config.json")
+    # diffusers shows a bar while it loads the components; keep this load quiet without changing the setting
+    # for the rest of the process.
+    bars_were_on = diffusers_logging.is_progress_bar_enabled()
+    diffusers_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():  # newer diffusers call `torch_dtype` `dtype`; the old name works in all
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+            pipe = NuWavePipeline.from_pretrained(str(path), torch_dtype=torch_dtype)
+    except Exception as error:  # diffusers raises many kinds for a broken folder; all mean the same here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{path}: corrupt or incompatible model folder ({reason[:200]})") from None
+    finally:
+        if bars_were_on:
+            diffusers_logging.enable_progress_bar()
+    if not isinstance(pipe, NuWavePipeline) or not isinstance(pipe.denoiser, NuWaveDenoiser):
+        raise ModelError(f"{path}: not a nuwave model folder")
+    return pipe.to(torch_device)
