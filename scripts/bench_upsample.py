@@ -63,8 +63,8 @@ def main() -> None:
         folder = Path(folder)
         model = args.model
         if model is None:
-            from nuwave.models import NuWaveDenoiser
             from nuwave.inference.pipeline import NuWavePipeline
+            from nuwave.models import NuWaveDenoiser
             from nuwave.models.schedule import make_sampler
 
             model = folder / "model"
@@ -72,7 +72,8 @@ def main() -> None:
 
         rows = []
         parse = lambda text: [float(x) for x in text.split(",") if x.strip()]
-        for seconds, steps in [(s, args.steps) for s in parse(args.durations)] + [(s, 1) for s in parse(args.memory_durations)]:
+        runs = [(s, args.steps) for s in parse(args.durations)] + [(s, 1) for s in parse(args.memory_durations)]
+        for seconds, steps in runs:
             source = folder / f"in_{seconds:g}s.wav"
             make_input(source, seconds)
             wall, rss = run(source, model, steps, args.threads)

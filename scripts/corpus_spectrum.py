@@ -49,7 +49,8 @@ def main() -> None:
     for index in range(args.segments):
         item = dataset[index]
         audio = (item["target"] * level_gain(item["cond"][None])[0])[0]
-        for total, signal in ((plain, audio), (tilted, spectral_tilt(audio, rate, args.tilt, args.corner, args.max_db))):
+        tilted_audio = spectral_tilt(audio, rate, args.tilt, args.corner, args.max_db)
+        for total, signal in ((plain, audio), (tilted, tilted_audio)):
             spectrum = torch.stft(signal, n_fft, model.hop_length, window=window, normalized=True, return_complex=True)
             total += spectrum.abs().square().mean(-1).double().numpy() / args.segments
     freqs = np.linspace(0, rate / 2, n_fft // 2 + 1)

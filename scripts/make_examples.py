@@ -3,10 +3,11 @@
     python scripts/prepare_data.py --out data        # the corpus first
     python scripts/make_examples.py --data data --out examples
 
-speech_16k.flac: the first files of data/speech_benchmark.txt joined (48 kHz, 0.25 s apart, up to 8 s), degraded as the benchmark's standard protocol
-(Chebyshev I low-pass, polyphase down to 16 kHz). music_22k.flac: the first openttd-openmsx excerpt of data/music_benchmark.txt
-down to 22.05 kHz the same way. music_128k.mp3: the same excerpt at 44.1 kHz through a 128 kbit/s MP3
-encoder (the top band cut, the container rate full). Sources and licences go to examples/README.md.
+speech_16k.flac: the first files of data/speech_benchmark.txt joined (48 kHz, 0.25 s apart, up to 8 s), degraded
+as the benchmark's standard protocol (Chebyshev I low-pass, polyphase down to 16 kHz). music_22k.flac: the first
+openttd-openmsx excerpt of data/music_benchmark.txt down to 22.05 kHz the same way. music_128k.mp3: the same
+excerpt at 44.1 kHz through a 128 kbit/s MP3 encoder (the top band cut, the container rate full). Sources and
+licences go to examples/README.md.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nuwave.audio.files import read_audio
-from nuwave.corpus.recipe import benchmark_source
 from nuwave.audio.degrade import Degradation, encode, mp3_level
 from nuwave.audio.dsp import resample
+from nuwave.audio.files import read_audio
+from nuwave.corpus.recipe import benchmark_source
 
 MAX_SECONDS = 8.0
 

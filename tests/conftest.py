@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nuwave.models import NuWaveDenoiser
 from nuwave.inference.pipeline import NuWavePipeline
+from nuwave.models import NuWaveDenoiser
 from nuwave.models.schedule import make_sampler
 
 

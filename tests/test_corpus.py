@@ -2,7 +2,15 @@
 
 import pytest
 
-from nuwave.corpus.recipe import ALL_OFF, DRUM_KITS, PERCUSSION_BANK, SOURCES, as_percussion_kit, split_of, with_all_notes_off
+from nuwave.corpus.recipe import (
+    ALL_OFF,
+    DRUM_KITS,
+    PERCUSSION_BANK,
+    SOURCES,
+    as_percussion_kit,
+    split_of,
+    with_all_notes_off,
+)
 
 
 def minimal_midi() -> bytes:

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from nuwave.audio.degrade import (
-    FILTER_KINDS, Degradation, DegradationRange, codec, encode, lowpass, mp3_128k, mp3_level, random_degradation,
+    FILTER_KINDS,
+    Degradation,
+    DegradationRange,
+    codec,
+    encode,
+    lowpass,
+    mp3_128k,
+    mp3_level,
+    random_degradation,
     round_trip,
 )
 

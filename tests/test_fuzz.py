@@ -74,8 +74,8 @@ def fuzz_model(tmp_path_factory):
     """The smallest working model (short STFT, one block): the fuzz test is about files, not about quality."""
     import torch
 
-    from nuwave.models import NuWaveDenoiser
     from nuwave.inference.pipeline import NuWavePipeline
+    from nuwave.models import NuWaveDenoiser
     from nuwave.models.schedule import make_sampler
 
     torch.manual_seed(0)

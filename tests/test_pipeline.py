@@ -29,7 +29,8 @@ def test_every_sampler_returns_finite_audio_of_the_right_length(tiny_pipeline, n
 
 
 @pytest.mark.parametrize(
-    "input_rate,target_rate,length", [(16000, 48000, 3201), (22050, 44100, 4409), (8000, 48000, 799), (44100, 48000, 4411)]
+    "input_rate,target_rate,length",
+    [(16000, 48000, 3201), (22050, 44100, 4409), (8000, 48000, 799), (44100, 48000, 4411)],
 )
 def test_output_length_is_exact(tiny_pipeline, input_rate, target_rate, length):
     audio = np.random.default_rng(0).standard_normal(length).astype(np.float32) * 0.1

@@ -12,8 +12,8 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
 
-from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.cli.train import train_command
+from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import SourceFile, split_files
 from tests.conftest import tone_mix
@@ -101,7 +101,8 @@ def test_new_models_get_the_denoiser_defaults_fine_tuning_keeps_or_sets_the_tilt
         assert trained[name] == default[name], name
     assert (trained.channels, trained.num_blocks) == (16, 1)  # as TINY asks
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "flat", "--tilt-db-per-octave", "0")
-    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "kept", "--init-from", tmp_path / "flat" / "export")
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "kept", "--init-from",
+          tmp_path / "flat" / "export")
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "moved", "--init-from",
           tmp_path / "flat" / "export", "--tilt-db-per-octave", "5")
     tilts = [NuWavePipeline.from_pretrained(tmp_path / name / "export").denoiser.config.tilt_db_per_octave
@@ -173,7 +174,8 @@ def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist
     manifest = tmp_path / "files.jsonl"
     manifest.write_text(
         json.dumps({"path": str(corpus / "clip4.flac"), "lossless": True}) + "\n"  # a 44.1 kHz file
-        + json.dumps({"path": str(corpus / "clip4.flac"), "trusted_hz": 17000.0}) + "\n"  # lossy: the band above is the codec's
+        # lossy: the band above is the codec's
+        + json.dumps({"path": str(corpus / "clip4.flac"), "trusted_hz": 17000.0}) + "\n"
     )
     lossless, lossy = prepare_files(index_sources([str(manifest)]), AudioCache(tmp_path / "cache", 48000, "channels"))
     assert (lossless.trusted_hz, lossless.content_hz) == (24000.0, 22050.0)

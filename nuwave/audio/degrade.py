@@ -2,7 +2,8 @@
 
 One module for both, so a change of protocol is one change. Pure functions on float32 numpy arrays `(..., T)`;
 filters are designed by scipy; resampling is scipy's polyphase `resample_poly` where the published protocol
-says so and soxr elsewhere; codecs are libsndfile's (via soundfile). Every function returns audio of the input's length, aligned with it.
+says so and soxr elsewhere; codecs are libsndfile's (via soundfile). Every function returns audio of the input's
+length, aligned with it.
 """
 
 from __future__ import annotations

@@ -117,9 +117,8 @@ def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: tor
     window = torch.hann_window(MERGE_N_FFT, device=generated.device)
 
     def stft(x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(
-            x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant", return_complex=True
-        )
+        return torch.stft(x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant",
+                          return_complex=True)
 
     mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1)[:, :, None]
     spectrum = mask * stft(cond) + (1.0 - mask) * stft(generated)

@@ -32,11 +32,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from nuwave.audio.files import read_audio
 from nuwave.audio.cutoff import detect_cutoff
-from nuwave.benchmark.baselines import spectral_band_replication
 from nuwave.audio.degrade import Degradation, resample_poly
 from nuwave.audio.dsp import resample, whole_sample_unit
+from nuwave.audio.files import read_audio
+from nuwave.benchmark.baselines import spectral_band_replication
 from nuwave.benchmark.metrics import all_metrics, band_correlation, band_diagnostics
 from nuwave.inference.options import DEFAULT_TEMPERATURE
 

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nuwave.audio.files import read_audio
-from nuwave.corpus.recipe import name_order
 from nuwave.audio.degrade import lowpass
 from nuwave.audio.dsp import coloured_noise, resample
+from nuwave.audio.files import read_audio
+from nuwave.corpus.recipe import name_order
 
 PAUSE_RATE = 48000
 UTTERANCES_PER_FILE = 4

@@ -7,11 +7,11 @@ an "all notes off / all sound off" is appended, so a stuck looped note cannot re
 channel 10) play on the recorded kits of `avldrums.lv2-soundfont`: each kit's one preset is moved to the General
 MIDI percussion bank (`as_percussion_kit`) and loaded above the instrument soundfont, so channel 10 finds it first.
 
-Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not
-high-resolution material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source package,
-licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth (Hz,
-`nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. `{speech,music}_benchmark.txt` list
-the benchmark sets of `eval/suites` (see `benchmark_set`).
+Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not high-resolution
+material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source
+package, licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth
+(Hz, `nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. `{speech,music}_benchmark.txt`
+list the benchmark sets of `eval/suites` (see `benchmark_set`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nuwave.audio.files import AudioError, probe, read_audio
 from nuwave.audio.cutoff import detect_cutoff
+from nuwave.audio.files import AudioError, probe, read_audio
 
 RENDER_RATE = 44100
 RENDER_SECONDS_LIMIT = 600

@@ -2,9 +2,10 @@
 
 Plain functions on arrays, testable without a model. Window boundaries fall on sample positions that map to
 whole samples at every rate involved (input, model, output), and to whole STFT frames of the model, so two
-windows see the same samples in the same frames where they overlap. The initial diffusion noise is drawn per fixed block of the model-rate timeline from a generator seeded
-by (seed, block index): the two windows of an overlap start from the same noise, so they produce nearly the same
-audio there and an amplitude-complementary crossfade joins them without a dip or bump in level.
+windows see the same samples in the same frames where they overlap. The initial diffusion noise is drawn per
+fixed block of the model-rate timeline from a generator seeded by (seed, block index): the two windows of an
+overlap start from the same noise, so they produce nearly the same audio there and an amplitude-complementary
+crossfade joins them without a dip or bump in level.
 """
 
 from __future__ import annotations

@@ -221,7 +221,8 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
-    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, callback, callback_inputs):
+    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, callback,
+                callback_inputs):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for

@@ -16,10 +16,10 @@ import numpy as np
 import soxr
 import torch
 
-from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.audio.cutoff import SpectrumAccumulator, detect_cutoff
-from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.audio.dsp import MERGE_HOP, resample
+from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
+from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE
 from nuwave.inference.pipeline import is_full_band
 

@@ -79,7 +79,8 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         cond: `(B, 1, T)` the low-rate input, already resampled to the model rate.
         bandwidth: `(B,)` the input's cutoff frequency divided by the model's Nyquist frequency, in (0, 1].
         timestep: `(B,)` or scalar, the scheduler's timestep (0 = clean, `num_train_timesteps - 1` = noise).
-    Returns `(B, 1, T)`, in the tilted domain. Any `T` works: the signal is padded to whole STFT frames internally and cropped.
+    Returns `(B, 1, T)`, in the tilted domain. Any `T` works: the signal is padded to whole STFT frames internally
+    and cropped.
     """
 
     @register_to_config

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nuwave.audio.files import READ_EXTENSIONS, read_audio
 from nuwave.audio.degrade import DegradationRange, random_degradation
 from nuwave.audio.dsp import coloured_noise, resample
+from nuwave.audio.files import READ_EXTENSIONS, read_audio
 
 SILENCE_TRIES = 10
 # Pauses drawn into a segment (`with_pauses`): how many, how long, how long their fades (seconds), and the level
@@ -81,8 +81,8 @@ def index_sources(entries: list[str]) -> list[SourceFile]:
             for line in entry.read_text().splitlines():
                 if line.strip():
                     item = json.loads(line)
-                    files.append(SourceFile(str((entry.parent / item["path"]).resolve()), item.get("trusted_hz"), number,
-                                            bool(item.get("lossless", False))))
+                    path = str((entry.parent / item["path"]).resolve())
+                    files.append(SourceFile(path, item.get("trusted_hz"), number, bool(item.get("lossless", False))))
         elif entry.suffix == ".txt":
             lines = [line.strip() for line in entry.read_text().splitlines()]
             files += [SourceFile(str((entry.parent / line).resolve()), None, number)
