@@ -22,7 +22,7 @@ import soundfile as sf
 from nuwave.audio.degrade import Degradation, encode, mp3_level
 from nuwave.audio.dsp import resample
 from nuwave.audio.files import read_audio
-from nuwave.corpus.recipe import benchmark_source
+from nuwave.corpus.benchmark_sets import benchmark_source
 
 MAX_SECONDS = 8.0
 

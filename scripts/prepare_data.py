@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from nuwave.corpus.benchmark_sets import build_sets
-from nuwave.corpus.recipe import SOURCES, benchmark_source, build
+from nuwave.corpus.benchmark_sets import benchmark_source, build_sets
+from nuwave.corpus.recipe import SOURCES, build
 
 
 def main() -> None:
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="a package name from the recipe (repeatable)")
     parser.add_argument("--summary", action="store_true", help="print the corpus table of an existing manifest")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if not args.summary:
         sources = tuple(s for s in SOURCES if not args.only or s.package in args.only)
         print(f"wrote {build(args.out, sources)}")

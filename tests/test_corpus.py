@@ -80,7 +80,7 @@ def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path
     import numpy as np
     import soundfile as sf
 
-    from nuwave.corpus.recipe import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set, benchmark_source
+    from nuwave.corpus.benchmark_sets import EVAL_SECONDS_PER_SOURCE, EXCERPT_SECONDS, benchmark_set, benchmark_source
 
     monkeypatch.setitem(EVAL_SECONDS_PER_SOURCE, "music", 10.0)
     assert EXCERPT_SECONDS == 5.0

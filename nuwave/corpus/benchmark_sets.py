@@ -1,8 +1,11 @@
 """Benchmark sets that look like what users upsample, made from the held-out lossless files of the corpus.
 
-The plain sets (`corpus.benchmark_set`) are single utterances and short mono excerpts. Users bring more: speech
-with real pauses (digital silence between takes, or the room tone of the studio), recordings whose content ends
-at 19-20 kHz (an ADC's or a microphone's roll-off) as well as at 22 kHz, and stereo. So:
+The plain sets (`benchmark_set`: `{speech,music}_benchmark.txt`) are held-out lossless files (a lossy reference
+has no trustworthy top band) within a duration budget per source that a full sweep (every setting, 1-32 steps, 3
+seeds) can afford on a 2-core CPU; files longer than `EXCERPT_SECONDS` give one excerpt from a third of the way in
+(a fixed rule, never chosen by listening). They are single utterances and short mono excerpts. Users bring more:
+speech with real pauses (digital silence between takes, or the room tone of the studio), recordings whose content
+ends at 19-20 kHz (an ADC's or a microphone's roll-off) as well as at 22 kHz, and stereo. So:
 
 - **speech-pauses** (48 kHz): held-out utterances joined, four to a file, with 0.4-1.0 s pauses and a 0.3 s
   lead-in and tail. Files alternate between pauses of digital silence and pauses holding a room tone (noise
@@ -14,15 +17,18 @@ at 19-20 kHz (an ADC's or a microphone's roll-off) as well as at 22 kHz, and ste
   recordings, one per channel).
 
 Everything is a fixed function of the corpus (files in the order of a hash of their names, no random draw), so
-the sets are the same wherever the recipe is run. `build_sets(folder)` writes `folder/benchmarks/<set>/*.flac`
-and the manifests `folder/speech_pauses_benchmark.txt` and `folder/stereo_benchmark.txt` that the suites
-`eval/suites/speech-pauses.json` and `eval/suites/stereo.json` read.
+the sets are the same wherever the recipe is run. `build_sets(folder)` writes every set from the corpus's
+`manifest.jsonl`: `folder/{speech,music}_benchmark.txt` (excerpts under `folder/excerpts/`),
+`folder/benchmarks/<set>/*.flac` and the manifests `folder/speech_pauses_benchmark.txt` and
+`folder/stereo_benchmark.txt`, which the shipped suites (`nuwave/benchmark/suites/`) read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +37,6 @@ import soundfile as sf
 from nuwave.audio.degrade import lowpass
 from nuwave.audio.dsp import coloured_noise, resample
 from nuwave.audio.files import read_audio
-from nuwave.corpus.recipe import name_order
 
 PAUSE_RATE = 48000
 UTTERANCES_PER_FILE = 4
@@ -40,8 +45,57 @@ ROOM_TONE_DBFS = -66.0
 ROOM_TONE_SLOPE = 1.0  # power falls as f^-1 (10 dB per decade)
 TOP_CUT_HZ = 20000.0
 STEREO_RATE = 44100
-EXCERPT_SECONDS = 5.0
 STEREO_EXCERPTS = 6
+# The plain sets: seconds per source package, and the length of an excerpt of a longer file.
+EVAL_SECONDS_PER_SOURCE = {"speech": 10.0, "music": 5.0}
+EXCERPT_SECONDS = 5.0
+
+
+def name_order(name: str) -> bytes:
+    """The fixed order files are taken in: a hash of their names."""
+    return hashlib.sha256(("order/" + name).encode()).digest()
+
+
+def excerpt_path(path: str, start: int) -> str:
+    """Where the benchmark excerpt of corpus file `path` starting at frame `start` goes (relative paths)."""
+    return str(Path("excerpts") / Path(path).with_name(f"{Path(path).stem}_from{start}.flac"))
+
+
+def benchmark_source(path: str) -> str:
+    """The corpus file (its manifest path) that a benchmark-list path is, or is an excerpt of."""
+    match = re.fullmatch(r"excerpts/(.+)_from\d+\.flac", path)
+    return f"{match.group(1)}.flac" if match else path
+
+
+def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
+    """Paths (relative to `folder`) of the plain benchmark set of one kind: see EVAL_SECONDS_PER_SOURCE."""
+    budget = EVAL_SECONDS_PER_SOURCE[kind]
+    chosen = []
+    held_out = [e for e in entries if e["kind"] == kind and e["split"] == "test" and e["lossless"]]
+    for package in sorted({e["package"] for e in held_out}):
+        used = 0.0
+        for entry in sorted((e for e in held_out if e["package"] == package), key=lambda e: name_order(e["path"])):
+            seconds = min(entry["seconds"], EXCERPT_SECONDS)
+            if used + seconds > budget:
+                continue
+            path = entry["path"]
+            if entry["seconds"] > EXCERPT_SECONDS:
+                info = sf.info(str(folder / path))
+                start, length = excerpt_span(info.frames, info.samplerate)
+                audio, rate = sf.read(str(folder / path), start=start, frames=length, dtype="float32", always_2d=True)
+                path = excerpt_path(path, start)
+                (folder / path).parent.mkdir(parents=True, exist_ok=True)
+                sf.write(str(folder / path), audio, rate, subtype="PCM_24")
+            chosen.append(path)
+            used += seconds
+    return chosen
+
+
+def excerpt_span(frames: int, sample_rate: int) -> tuple[int, int]:
+    """(start, length) in frames of the excerpt of a file: `EXCERPT_SECONDS` from a third of the way in (from the
+    start of a file no longer than that)."""
+    length = int(EXCERPT_SECONDS * sample_rate)
+    return (frames // 3 if frames > length else 0), length
 
 
 def held_out(folder: Path, kind: str) -> list[dict]:
@@ -75,8 +129,7 @@ def speech_with_pauses(folder: Path, utterances: list[dict], number: int) -> np.
 def excerpt(folder: Path, entry: dict, rate: int) -> np.ndarray:
     """`(C, T)` at `rate`: `EXCERPT_SECONDS` from a third of the way into the file (the whole of a shorter one)."""
     audio, source_rate = read_audio(folder / entry["path"])
-    length = int(EXCERPT_SECONDS * source_rate)
-    start = audio.shape[-1] // 3 if audio.shape[-1] > length else 0
+    start, length = excerpt_span(audio.shape[-1], source_rate)
     return resample(audio[:, start : start + length], source_rate, rate)
 
 
@@ -110,9 +163,13 @@ def stereo_set(folder: Path, speech: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def build_sets(folder: Path) -> dict[str, Path]:
-    """Write both sets and their manifests under `folder`; returns manifest paths by set name."""
+    """Write every set and its manifest under `folder`; returns manifest paths by set name."""
     folder = Path(folder)
     manifests = {}
+    entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    for kind in ("speech", "music"):
+        manifests[kind] = folder / f"{kind}_benchmark.txt"
+        manifests[kind].write_text("".join(path + "\n" for path in benchmark_set(folder, entries, kind)))
     speech = held_out(folder, "speech")
     files = {}
     for number in range(min(PAUSE_FILES, len(speech) // UTTERANCES_PER_FILE)):

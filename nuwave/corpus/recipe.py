@@ -10,8 +10,8 @@ MIDI percussion bank (`as_percussion_kit`) and loaded above the instrument sound
 Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not high-resolution
 material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source
 package, licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth
-(Hz, `nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. `{speech,music}_benchmark.txt`
-list the benchmark sets of `eval/suites` (see `benchmark_set`).
+(Hz, `nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. The benchmark sets are chosen
+from its held-out files by `nuwave.corpus.benchmark_sets`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -32,18 +33,14 @@ import soundfile as sf
 from nuwave.audio.cutoff import detect_cutoff
 from nuwave.audio.files import AudioError, probe, read_audio
 
+logger = logging.getLogger("nuwave.corpus")
+
 RENDER_RATE = 44100
 RENDER_SECONDS_LIMIT = 600
 TEST_FRACTION = 0.1
 # High-resolution material only: lower rates and files whose content stops early are left out.
 MIN_RATE = 44100
 MIN_BANDWIDTH_HZ = 12000.0
-# The benchmark sets: held-out lossless files only (a lossy reference has no trustworthy top band), within a
-# duration budget per source that a full sweep (every setting, 1-32 steps, 3 seeds) can afford on a 2-core CPU.
-# Files longer than EXCERPT_SECONDS give one excerpt, starting at a third of the file (a fixed rule, never
-# chosen by listening); files are taken in the order of a hash of their names.
-EVAL_SECONDS_PER_SOURCE = {"speech": 10.0, "music": 5.0}
-EXCERPT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -204,48 +201,8 @@ def to_flac(source: Path, out: Path) -> bool:
     return True
 
 
-def name_order(name: str) -> bytes:
-    return hashlib.sha256(("order/" + name).encode()).digest()
-
-
-def excerpt_path(path: str, start: int) -> str:
-    """Where the benchmark excerpt of corpus file `path` starting at frame `start` goes (relative paths)."""
-    return str(Path("excerpts") / Path(path).with_name(f"{Path(path).stem}_from{start}.flac"))
-
-
-def benchmark_source(path: str) -> str:
-    """The corpus file (its manifest path) that a benchmark-list path is, or is an excerpt of."""
-    match = re.fullmatch(r"excerpts/(.+)_from\d+\.flac", path)
-    return f"{match.group(1)}.flac" if match else path
-
-
-def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
-    """Paths (relative to `folder`) of the benchmark set of one kind: see EVAL_SECONDS_PER_SOURCE."""
-    budget = EVAL_SECONDS_PER_SOURCE[kind]
-    chosen = []
-    held_out = [e for e in entries if e["kind"] == kind and e["split"] == "test" and e["lossless"]]
-    for package in sorted({e["package"] for e in held_out}):
-        used = 0.0
-        for entry in sorted((e for e in held_out if e["package"] == package), key=lambda e: name_order(e["path"])):
-            seconds = min(entry["seconds"], EXCERPT_SECONDS)
-            if used + seconds > budget:
-                continue
-            path = entry["path"]
-            if entry["seconds"] > EXCERPT_SECONDS:
-                info = sf.info(str(folder / path))
-                start = info.frames // 3
-                audio, rate = sf.read(str(folder / path), start=start, frames=int(EXCERPT_SECONDS * info.samplerate),
-                                      dtype="float32", always_2d=True)
-                path = excerpt_path(path, start)
-                (folder / path).parent.mkdir(parents=True, exist_ok=True)
-                sf.write(str(folder / path), audio, rate, subtype="PCM_24")
-            chosen.append(path)
-            used += seconds
-    return chosen
-
-
-def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Path:
-    """Run the recipe into `folder`; returns the manifest path."""
+def build(folder: Path, sources: tuple[Source, ...] = SOURCES) -> Path:
+    """Run the recipe into `folder`; returns the manifest path. Progress goes to the `nuwave.corpus` logger."""
     folder = Path(folder)
     audio_root = folder / "audio"
     fonts, kits = {}, []
@@ -313,7 +270,7 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
                 "lossless": source.trusted_hz is None,
             })
             kept += 1
-        log(f"{source.package}: {kept} of {len(files)} files")
+        logger.info("%s: %d of %d files", source.package, kept, len(files))
     manifest = folder / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     for kind in ("speech", "music"):
@@ -324,5 +281,4 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES, log=print) -> Pat
             for lossless, name in ((True, "lossless"), (False, "lossy")):
                 part = [e for e in chosen if e["lossless"] == lossless]
                 (folder / f"{kind}_{split}_{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in part))
-        (folder / f"{kind}_benchmark.txt").write_text("".join(p + "\n" for p in benchmark_set(folder, entries, kind)))
     return manifest
