@@ -80,9 +80,10 @@ def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float,
     A zero-phase filter applied in the Fourier domain to the signal mirrored by `TILT_PAD` samples at each end,
     then cropped: its end does not wrap into its start, a chunk at a file's edge is filtered like the whole
     file, and since a zero-phase filter keeps a mirrored signal mirrored, `inverse=True` undoes it exactly (to
-    rounding). Natural audio loses about 7 dB per octave above a few hundred Hz (the training corpus:
-    `scripts/corpus_spectrum.py`); tilting it back gives every band a similar power, which is what a diffusion
-    model with white noise needs (see `NuWaveDenoiser`).
+    rounding). Natural audio falls by several dB per octave above a few hundred Hz (the training corpus's
+    long-term spectrum: eval/results/corpus_spectrum.md, from `scripts/corpus_spectrum.py`); tilting it back
+    gives every band a similar power, which is what a diffusion model with white noise needs (see
+    `NuWaveDenoiser`).
     """
     if db_per_octave == 0.0:
         return audio

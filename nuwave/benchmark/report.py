@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -137,7 +138,8 @@ def _table(rows: list[dict], headers: dict, rtf: bool = False) -> list[str]:
 
 def write_report(out: Path, suite: Suite, records: list[Record], kept: dict, env: dict, command: str,
                  sampler: str, model: str | None) -> list[Path]:
-    """Write results.json, report.md, curves.png and spectrograms.png under `out`; returns their paths."""
+    """Write results.json, report.md and, with matplotlib installed (`pip install nuwave[eval]`), curves.png and
+    spectrograms.png under `out`; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summarise(records)
     results = {"suite": suite.name, "command": command, "environment": env, "sampler": sampler, "model": model,
@@ -146,6 +148,8 @@ def write_report(out: Path, suite: Suite, records: list[Record], kept: dict, env
     paths = [out / "results.json", out / "report.md", out / "curves.png", out / "spectrograms.png"]
     paths[0].write_text(json.dumps(results, indent=1))
     paths[1].write_text(markdown(suite, rows, env, command, sampler, model, records))
+    if importlib.util.find_spec("matplotlib") is None:
+        return paths[:2]
     plot_curves(rows, paths[2])
     plot_spectrograms(kept, suite.output_rate, paths[3], f"{suite.name}: {Path(suite.files[0]).name}")
     return paths

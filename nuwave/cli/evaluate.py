@@ -76,3 +76,5 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, runs,
                          command, f"{sampler}, temperature {temperature:g}", None if pipe is None else model)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
+        if not any(path.suffix == ".png" for path in paths):
+            click.echo("figures skipped: they need matplotlib (pip install 'nuwave[eval]')", err=True)
