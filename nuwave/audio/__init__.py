@@ -1,2 +1,2 @@
 """Audio in and out, and the signal processing every role shares: validated reading and atomic writing, resampling
-and the known-band merge, effective-bandwidth detection, and the degradations of training and the benchmark."""
+and the known-band merge, cutoff detection, and the degradations of training and the benchmark."""

@@ -65,13 +65,13 @@ class SpectrumAccumulator:
         return self.power / self.frames
 
     def cutoff(self, sample_rate: int) -> float:
-        """The effective bandwidth in Hz of what was fed (the Nyquist frequency when nothing was)."""
+        """The cutoff in Hz of what was fed (the Nyquist frequency when nothing was)."""
         power = self.spectrum()
         return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
 
 
 def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
-    """The effective bandwidth in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
+    """The cutoff in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
     nyquist = sample_rate / 2
     bin_hz = nyquist / (power.size - 1)
     width = max(1, int(round(SMOOTH_HZ / bin_hz)))
@@ -97,7 +97,7 @@ def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
 
 
 def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
-    """Effective bandwidth in Hz of audio given as consecutive `(C, T)` blocks."""
+    """The cutoff in Hz of audio given as consecutive `(C, T)` blocks."""
     accumulator = SpectrumAccumulator()
     for block in blocks:
         accumulator.update(block)

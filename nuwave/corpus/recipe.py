@@ -7,7 +7,7 @@ an "all notes off / all sound off" is appended, so a stuck looped note cannot re
 channel 10) play on the recorded kits of `avldrums.lv2-soundfont`: each kit's one preset is moved to the General
 MIDI percussion bank (`as_percussion_kit`) and loaded above the instrument soundfont, so channel 10 finds it first.
 
-Only files at 44.1 kHz or more whose measured bandwidth reaches 12 kHz are kept (the rest is not high-resolution
+Only files at 44.1 kHz or more whose measured cutoff reaches 12 kHz are kept (the rest is not high-resolution
 material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source
 package, licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth
 (Hz, `nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. The benchmark sets are chosen
@@ -40,7 +40,7 @@ RENDER_SECONDS_LIMIT = 600
 TEST_FRACTION = 0.1
 # High-resolution material only: lower rates and files whose content stops early are left out.
 MIN_RATE = 44100
-MIN_BANDWIDTH_HZ = 12000.0
+MIN_CUTOFF_HZ = 12000.0
 
 
 @dataclass(frozen=True)
@@ -257,16 +257,16 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES) -> Path:
                 out.unlink()
                 continue
             audio, rate = read_audio(out)
-            bandwidth = detect_cutoff([audio], rate)
-            if info.frames < rate // 4 or np.sqrt(np.mean(audio**2)) < 1e-4 or bandwidth < MIN_BANDWIDTH_HZ:
+            cutoff = detect_cutoff([audio], rate)
+            if info.frames < rate // 4 or np.sqrt(np.mean(audio**2)) < 1e-4 or cutoff < MIN_CUTOFF_HZ:
                 out.unlink()
                 continue
-            trusted = min(filter(None, (source.trusted_hz, bandwidth, rate / 2)))
+            trusted = min(filter(None, (source.trusted_hz, cutoff, rate / 2)))
             entries.append({
                 "path": str(out.relative_to(folder)), "package": source.package, "licence": rights,
                 "kind": source.kind, "split": split_of(f"{source.package}/{path.name}"), "sample_rate": rate,
                 "channels": info.channels, "seconds": round(info.frames / rate, 3),
-                "bandwidth_hz": round(bandwidth, 1), "trusted_hz": round(trusted, 1),
+                "bandwidth_hz": round(cutoff, 1), "trusted_hz": round(trusted, 1),
                 "lossless": source.trusted_hz is None,
             })
             kept += 1
