@@ -53,8 +53,8 @@ def main() -> None:
             tones = sum(0.1 * np.sin(2 * np.pi * f * (index + 1) * t) for f in (110.0, 440.0, 1750.0, 5200.0))
             sf.write(str(folder / "data" / f"{index}.flac"), tones + 0.02 * rng.standard_normal(t.size), 48000)
         handler = RateLog()
-        logging.getLogger("nuwave.cli.train").addHandler(handler)
-        logging.getLogger("nuwave.cli.train").setLevel(logging.INFO)
+        logging.getLogger("nuwave.train").addHandler(handler)
+        logging.getLogger("nuwave.train").setLevel(logging.INFO)
         config = TrainConfig(data=[str(folder / "data")], run_dir=str(folder / "run"), batch_size=args.batch_size,
                              max_steps=args.steps, log_every=5, validate_every=10**6, save_every=10**6,
                              num_workers=args.workers, mixed_precision=args.mixed_precision, warmup_steps=5)
