@@ -21,6 +21,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from nuwave.benchmark.tables import markdown_table
+
 
 class RateLog(logging.Handler):
     def __init__(self) -> None:
@@ -63,9 +65,9 @@ def main() -> None:
         wall = time.perf_counter() - start
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     steady = handler.rates[-1][1] if handler.rates else float("nan")
-    print("| device | batch | segment | steps | wall (s) | segments/s (cumulative, from the log) |")
-    print("|---|---|---|---|---|---|")
-    print(f"| {device} | {args.batch_size} | {config.segment_seconds} s | {args.steps} | {wall:.0f} | {steady:.1f} |")
+    header = ["device", "batch", "segment", "steps", "wall (s)", "segments/s (cumulative, from the log)"]
+    row = [device, args.batch_size, f"{config.segment_seconds} s", args.steps, f"{wall:.0f}", f"{steady:.1f}"]
+    print("\n".join(markdown_table(header, [row])))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from nuwave.benchmark.tables import markdown_table
+
 
 def make_input(path: Path, seconds: float, rate: int = 16000) -> None:
     """Band-limited noise with a slow envelope, written in blocks (no hour-long array in this process)."""
@@ -84,10 +86,9 @@ def main() -> None:
 
     print(f"16 kHz mono -> 48 kHz, CPU, {os.cpu_count()} cores, whole `nuwave upsample` process (load included)")
     print()
-    print("| input | steps | wall time (s) | real-time factor | peak RSS (MiB) |")
-    print("|---|---|---|---|---|")
-    for seconds, steps, wall, rtf, rss in rows:
-        print(f"| {seconds:g} s | {steps} | {wall:.1f} | {rtf:.3f} | {rss:.0f} |")
+    cells = [[f"{seconds:g} s", steps, f"{wall:.1f}", f"{rtf:.3f}", f"{rss:.0f}"]
+             for seconds, steps, wall, rtf, rss in rows]
+    print("\n".join(markdown_table(["input", "steps", "wall time (s)", "real-time factor", "peak RSS (MiB)"], cells)))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import torch
 
 from nuwave.audio.degrade import DegradationRange
 from nuwave.audio.dsp import level_gain, spectral_tilt
+from nuwave.benchmark.tables import markdown_table
 from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
@@ -56,11 +57,12 @@ def main() -> None:
     freqs = np.linspace(0, rate / 2, n_fft // 2 + 1)
     print(f"Mean power per STFT bin, dB relative to the diffusion noise; {args.segments} training segments; tilt "
           f"{args.tilt:g} dB/octave above {args.corner:g} Hz, at most {args.max_db:g} dB.\n")
-    print("| band (kHz) | plain (dB) | tilted (dB) |\n|---|---|---|")
+    rows = []
     for low, high in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:]):
         bins = (freqs >= low) & (freqs < high)
-        print(f"| {low / 1000:g}-{high / 1000:g} | {10 * np.log10(plain[bins].mean()):.1f} "
-              f"| {10 * np.log10(tilted[bins].mean()):.1f} |")
+        rows.append([f"{low / 1000:g}-{high / 1000:g}", f"{10 * np.log10(plain[bins].mean()):.1f}",
+                     f"{10 * np.log10(tilted[bins].mean()):.1f}"])
+    print("\n".join(markdown_table(["band (kHz)", "plain (dB)", "tilted (dB)"], rows)))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from nuwave.benchmark.tables import markdown_table
 from nuwave.models import NuWaveDenoiser
 
 
@@ -69,18 +70,19 @@ def main() -> None:
                 denoiser.predict_envelope(cond, band)
                 envelope_times.append(time.perf_counter() - start)
         envelope_time = statistics.median(envelope_times)
-    print("| quantity | value |")
-    print("|---|---|")
-    print(f"| config | {', '.join(f'{k}={v}' for k, v in denoiser.config.items() if not k.startswith('_'))} |")
-    print(f"| parameters | {params:,} |")
-    print(f"| MACs per second of audio, one evaluation | {macs / 1e9:.3f} G |")
-    print(f"| CPU threads | {torch.get_num_threads()} |")
-    print(f"| CPU wall time, one evaluation on 1 s of audio (median of {args.repeats}) | {median * 1000:.1f} ms |")
+    rows = [
+        ["config", ", ".join(f"{k}={v}" for k, v in denoiser.config.items() if not k.startswith("_"))],
+        ["parameters", f"{params:,}"],
+        ["MACs per second of audio, one evaluation", f"{macs / 1e9:.3f} G"],
+        ["CPU threads", torch.get_num_threads()],
+        [f"CPU wall time, one evaluation on 1 s of audio (median of {args.repeats})", f"{median * 1000:.1f} ms"],
+    ]
     if denoiser.envelope is not None:
-        print(f"| envelope predictor, once per sampling: MACs per second of audio | {envelope_macs / 1e9:.3f} G |")
-        print(f"| envelope predictor, CPU wall time on 1 s of audio (median of {args.repeats}) | "
-              f"{envelope_time * 1000:.1f} ms |")
-    print(f"| implied real-time factor at 8 steps (model only) | {8 * median + envelope_time:.3f} |")
+        rows += [["envelope predictor, once per sampling: MACs per second of audio", f"{envelope_macs / 1e9:.3f} G"],
+                 [f"envelope predictor, CPU wall time on 1 s of audio (median of {args.repeats})",
+                  f"{envelope_time * 1000:.1f} ms"]]
+    rows.append(["implied real-time factor at 8 steps (model only)", f"{8 * median + envelope_time:.3f}"])
+    print("\n".join(markdown_table(["quantity", "value"], rows)))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nuwave.benchmark.tables import markdown_table
 from nuwave.corpus.benchmark_sets import benchmark_source, build_sets
 from nuwave.corpus.recipe import SOURCES, build
 
@@ -43,19 +44,20 @@ def summary(folder: Path) -> None:
     """A Markdown table per source package: kind, licence, files and minutes per split, bandwidth, benchmark."""
     entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
     benchmark = {kind: (folder / f"{kind}_benchmark.txt").read_text().split() for kind in ("speech", "music")}
-    print("| package | kind | licence | train files | train min | test files | test min | median bandwidth (kHz) "
-          "| trusted to (kHz) | benchmark files |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for package in dict.fromkeys(e["package"] for e in entries):
         mine = [e for e in entries if e["package"] == package]
         split = {s: [e for e in mine if e["split"] == s] for s in ("train", "test")}
         paths = {e["path"] for e in mine}
         chosen = sum(1 for path in benchmark[mine[0]["kind"]] if benchmark_source(path) in paths)
-        print(f"| {package} | {mine[0]['kind']} | {mine[0]['licence']} | {len(split['train'])} "
-              f"| {sum(e['seconds'] for e in split['train']) / 60:.1f} | {len(split['test'])} "
-              f"| {sum(e['seconds'] for e in split['test']) / 60:.1f} "
-              f"| {np.median([e['bandwidth_hz'] for e in mine]) / 1000:.1f} "
-              f"| {np.median([e['trusted_hz'] for e in mine]) / 1000:.1f} | {chosen} |")
+        rows.append([package, mine[0]["kind"], mine[0]["licence"], len(split["train"]),
+                     f"{sum(e['seconds'] for e in split['train']) / 60:.1f}", len(split["test"]),
+                     f"{sum(e['seconds'] for e in split['test']) / 60:.1f}",
+                     f"{np.median([e['bandwidth_hz'] for e in mine]) / 1000:.1f}",
+                     f"{np.median([e['trusted_hz'] for e in mine]) / 1000:.1f}", chosen])
+    header = ["package", "kind", "licence", "train files", "train min", "test files", "test min",
+              "median bandwidth (kHz)", "trusted to (kHz)", "benchmark files"]
+    print("\n".join(markdown_table(header, rows)))
 
 
 if __name__ == "__main__":

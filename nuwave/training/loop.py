@@ -156,10 +156,8 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
     counter = StepCounter()
     accelerator.register_for_checkpointing(ema, counter)
 
-    saved = state_folders(run_dir) if resume else []
-    if saved:
-        accelerator.load_state(str(saved[-1]))
-        logger.info("resumed from %s at step %d", saved[-1], counter.step)
+    if resume:
+        resume_state(accelerator, run_dir, counter)
     if accelerator.is_main_process and trackers:
         accelerator.init_trackers("nuwave", config={k: str(v) for k, v in config.__dict__.items()})
 
@@ -174,14 +172,7 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
             hash((config.seed, counter.step, accelerator.process_index, seen % config.gradient_accumulation))
             % 2**63
         )
-        with accelerator.accumulate(denoiser):
-            parts = training_loss(denoiser, scheduler, batch, generator)
-            accelerator.backward(parts["loss"])
-            if accelerator.sync_gradients and config.grad_clip > 0:
-                accelerator.clip_grad_norm_(denoiser.parameters(), config.grad_clip)
-            optimizer.step()
-            lr_schedule.step()
-            optimizer.zero_grad()
+        parts = learn(accelerator, denoiser, scheduler, optimizer, lr_schedule, batch, generator, config.grad_clip)
         seen += 1
         losses.append({name: value.detach() for name, value in parts.items() if name != "loss"})
         indices += batch["index"].tolist()[: max(0, AUDITED_INDICES - len(indices))]
@@ -214,6 +205,29 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         export_ema(accelerator.unwrap_model(denoiser), ema, scheduler, export)
     accelerator.end_training()
     return export
+
+
+def resume_state(accelerator: Accelerator, run_dir: Path, counter: StepCounter) -> None:
+    """Load the newest saved state of the run (weights, optimizer, LR schedule, EMA, step, RNGs), if any."""
+    saved = state_folders(run_dir)
+    if saved:
+        accelerator.load_state(str(saved[-1]))
+        logger.info("resumed from %s at step %d", saved[-1], counter.step)
+
+
+def learn(accelerator: Accelerator, denoiser, scheduler, optimizer, lr_schedule, batch: dict,
+          generator: torch.Generator, grad_clip: float) -> dict[str, torch.Tensor]:
+    """One micro-batch: the losses, their gradients, and (when the accumulation is complete) an optimizer step
+    with the gradient norm clipped at `grad_clip` (0: not clipped). Returns the losses."""
+    with accelerator.accumulate(denoiser):
+        parts = training_loss(denoiser, scheduler, batch, generator)
+        accelerator.backward(parts["loss"])
+        if accelerator.sync_gradients and grad_clip > 0:
+            accelerator.clip_grad_norm_(denoiser.parameters(), grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        optimizer.zero_grad()
+    return parts
 
 
 def log_losses(accelerator: Accelerator, run_dir: Path, step: int, losses: list[dict], lr: float, speed: float
