@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
-model=${MODEL:-checkpoints/nuwave-base}
+model=${MODEL:-nuwave-base}
 runs=${RUNS:-2}
 for suite in speech music; do
     "$python" -m nuwave.cli eval --suite "$suite" --model "$model" --steps 1,2,4,8,16,32 --runs "$runs" \

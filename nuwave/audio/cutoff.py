@@ -102,3 +102,25 @@ def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
     for block in blocks:
         accumulator.update(block)
     return accumulator.cutoff(sample_rate)
+
+
+# The input's top, where a lossy codec cut it: the `TOP_HZ` under the cutoff (less the merge's transition band,
+# `nuwave.audio.dsp.MERGE_TRANSITION`), and the `TOP_HZ` under that for its slope.
+TOP_HZ = 1500.0
+
+
+def top_slope(power: np.ndarray, sample_rate: float, cutoff_hz: float) -> float:
+    """The long-term slope of the top of a spectrum, in dB per kHz, never rising (at most 0).
+
+    power: `(bins,)` mean power from 0 Hz to the Nyquist frequency of `sample_rate`. The slope is the level of the
+    `TOP_HZ` just under the cutoff (less the merge's transition band) against the level of the `TOP_HZ` under
+    that, over their distance. 0 when either band holds no bin or no power."""
+    from nuwave.audio.dsp import MERGE_TRANSITION
+
+    freqs = np.linspace(0.0, sample_rate / 2, power.shape[-1])
+    top = (1.0 - MERGE_TRANSITION) * cutoff_hz
+    upper = power[(freqs > top - TOP_HZ) & (freqs <= top)]
+    lower = power[(freqs > top - 2 * TOP_HZ) & (freqs <= top - TOP_HZ)]
+    if upper.size == 0 or lower.size == 0 or upper.mean() <= 0 or lower.mean() <= 0:
+        return 0.0
+    return float(min(0.0, 10 * np.log10(upper.mean() / lower.mean()) / (TOP_HZ / 1000)))

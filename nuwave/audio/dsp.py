@@ -11,6 +11,9 @@ import torch
 
 MERGE_N_FFT = 2048
 MERGE_HOP = 512
+# The known band's top fraction (of the cutoff) that the merge hands over to the generated band: the resampler's
+# own transition band, where the input is already attenuated.
+MERGE_TRANSITION = 0.06
 # Mirrored samples at each end of a tilted signal: the inverse tilt's impulse response is below 1e-5 by then.
 TILT_PAD = 2048
 
@@ -99,7 +102,7 @@ def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float,
     return filtered.reshape(audio.shape).to(audio.dtype)
 
 
-def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = 0.06) -> torch.Tensor:
+def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = MERGE_TRANSITION) -> torch.Tensor:
     """Weights `(B, bins)` in [0, 1] for the known band: 1 below `(1 - transition) * cutoff`, 0 above the cutoff.
 
     `bandwidth` is `(B,)`, the cutoff over the Nyquist frequency. The raised-cosine ramp in between hands the

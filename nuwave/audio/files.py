@@ -26,6 +26,8 @@ MAX_SAMPLE = 64.0
 # this (samples, or this fraction of the file) is a truncated file.
 LOSSY_SHORTFALL = (4608, 0.02)
 LOSSY_FORMATS = ("MPEG", "OGG")
+# Encodings whose top band is cut by the encoder (not by the recording): `AudioInfo.lossy`.
+LOSSY_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS")
 # Temporary outputs are named `.<stem>.nuwave-<pid>-<random>.part`: the process id says whose they are, so a later
 # run can remove the ones that a killed run left behind.
 PART_PREFIX = "nuwave-"
@@ -51,6 +53,11 @@ class AudioInfo:
     @property
     def duration(self) -> float:
         return self.frames / self.sample_rate
+
+    @property
+    def lossy(self) -> bool:
+        """Whether the file is lossy-coded (MP3, Vorbis, Opus): its cutoff is then the encoder's."""
+        return self.subtype in LOSSY_SUBTYPES
 
 
 def probe(path: os.PathLike | str) -> AudioInfo:

@@ -18,7 +18,8 @@ and brought to `output_rate` (soxr) if it has another rate. Every degradation x 
   output (rate conditions) or to the decoded input (mp3).
 - `nuwave`: the model at every requested step count, `runs` times with seeds 0..runs-1, through the same
   chunked path as `nuwave upsample` (files longer than a chunk are evaluated whole, never cropped). The model is
-  told the input's Nyquist frequency in rate conditions and detects the cutoff itself for mp3.
+  told the input's Nyquist frequency in rate conditions and detects the cutoff itself for mp3, where it is told
+  that the cutoff is the codec's, as `nuwave upsample` tells it for an MP3 file.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def evaluate(
                     for run in range(runs):
                         settings = UpsampleSettings(
                             target_rate=output_rate, num_inference_steps=count, temperature=temperature,
-                            seed=run, cutoff=cutoff,
+                            seed=run, cutoff=cutoff, codec_cut=condition.input_rate is None,
                         )
                         systems.append(
                             ("nuwave", count, run, lambda s=settings: upsample_array(pipe, channels, low_rate, s)[0])

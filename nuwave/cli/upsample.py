@@ -100,6 +100,9 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--channel-mode", default=DEFAULT_CHANNEL_MODE, show_default=True, type=click.Choice(CHANNEL_MODES),
               help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
               "independent: every channel its own noise; shared: every channel the same noise.")
+@click.option("--codec-cut", default="auto", show_default=True, type=click.Choice(["auto", "yes", "no"]),
+              help="Whether the input's cutoff is a lossy codec's, so that the generated band continues the input's "
+              "top instead of starting afresh; auto: yes for MP3, Vorbis and Opus files.")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
 @click.option("--chunk-seconds", default=10.0, show_default=True, type=FiniteRange(1.0, 600.0),
@@ -108,7 +111,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def upsample(inputs, output, sample_rate, subtype, container, steps, temperature, seed, cutoff, top, channel_mode,
-             batch_size, chunk_seconds, model, sampler, device, dtype, overwrite, quiet) -> None:
+             codec_cut, batch_size, chunk_seconds, model, sampler, device, dtype, overwrite, quiet) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
         raise click.UsageError("several inputs need an output folder, not a file name")
@@ -141,6 +144,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, temperature
         settings = UpsampleSettings(
             target_rate=sample_rate, num_inference_steps=steps, temperature=temperature, seed=seed,
             cutoff=cutoff, top=top, channel_mode=channel_mode, batch_size=batch_size,
+            codec_cut={"auto": None, "yes": True, "no": False}[codec_cut],
             chunk_seconds=chunk_seconds, subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):
@@ -172,7 +176,7 @@ def _terminate(signum, frame) -> None:
 
 def _describe(result, destination: Path, sample_rate: int, top: float | None) -> str:
     info = result.info
-    how = "detected" if result.detected else "given"
+    how = ("detected" if result.detected else "given") + (", a codec's" if result.codec_cut else "")
     end = sample_rate / 2 if top is None else min(top, sample_rate / 2)
     if not result.full_band:
         what = f"generated {result.cutoff / 1000:.1f}-{end / 1000:.1f} kHz"

@@ -13,6 +13,7 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 from nuwave import checkpoints
+from nuwave.audio.cutoff import top_slope as cutoff_top_slope
 from nuwave.audio.dsp import level_gain, merge_known_band, resample
 from nuwave.inference.options import (
     CHANNEL_MODES,
@@ -23,7 +24,7 @@ from nuwave.inference.options import (
     DTYPES,
 )
 from nuwave.models.denoiser import NuWaveDenoiser
-from nuwave.models.envelope import generated_bins, shape_to_envelope
+from nuwave.models.envelope import continuation_ceiling, generated_bins, shape_to_envelope
 from nuwave.models.schedule import check_steps, predicted_sample
 
 AudioArray = Union[np.ndarray, torch.Tensor]
@@ -120,6 +121,8 @@ class NuWavePipeline(DiffusionPipeline):
         level: float | None = None,
         keep_known_band: bool = True,
         channel_mode: str = DEFAULT_CHANNEL_MODE,
+        codec_cut: bool = False,
+        top_slope: float | None = None,
         return_dict: bool = True,
         callback_on_step_end: StepCallback | None = None,
         callback_on_step_end_tensor_inputs: list[str] = ("sample",),
@@ -148,6 +151,14 @@ class NuWavePipeline(DiffusionPipeline):
                 the model's working level by the same gain (default: each item's own RMS).
             keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
             channel_mode: how the channels of an item are generated, one of `CHANNEL_MODES` (see there).
+            codec_cut: the cutoff is a lossy codec's (an MP3's, a Vorbis file's), not the end of the recording's
+                content: the band the codec removed continues the input's spectrum, so the generated band stays,
+                frame by frame, at or under the continuation of the input's top
+                (`nuwave.models.envelope.continuation_ceiling`); where the recording's own content was already
+                fading out under the cut, the generated band fades on instead of starting afresh.
+            top_slope: with `codec_cut`, the long-term slope of the input's top in dB per kHz
+                (`nuwave.audio.cutoff.top_slope`) of the whole recording, when `audio` is a chunk of it (default:
+                each item's own).
             return_dict: return a `NuWaveOutput` (else the tuple `(audios,)`).
             callback_on_step_end: called after each sampler step as `callback(pipe, step, timestep,
                 callback_kwargs)`, where `callback_kwargs` holds the tensors named in
@@ -193,7 +204,13 @@ class NuWavePipeline(DiffusionPipeline):
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
-            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
+            slope = None
+            if codec_cut:
+                slope = torch.full((num_items * channels,), 0.0 if top_slope is None else float(top_slope))
+                if top_slope is None:
+                    power = self.denoiser.spectrum(cond.float()).abs().square().mean(dim=-1).cpu().numpy()
+                    slope = torch.tensor([cutoff_top_slope(item, self.model_rate, cutoff) for item in power])
+            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top, slope,
                                   callback_on_step_end, callback_on_step_end_tensor_inputs)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
@@ -221,13 +238,14 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
-    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, callback,
-                callback_inputs):
+    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_slope,
+                callback, callback_inputs):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for
         a model with an envelope predictor, the band above the cutoff is brought to the predicted envelope
-        (`nuwave.models.envelope.shape_to_envelope`), and frames where the input is digital silence are
+        (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no higher than the continuation of the
+        input's top, `codec_slope` `(N,)` dB per kHz), and frames where the input is digital silence are
         silenced."""
         items, _, length = cond.shape
         # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
@@ -257,6 +275,10 @@ class NuWavePipeline(DiffusionPipeline):
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         if self.denoiser.envelope is not None:
             envelope = self.denoiser.predict_envelope(cond.to(dtype), band)
+            if codec_slope is not None:
+                ceiling = continuation_ceiling(self.denoiser.spectrum(cond.float()).abs().square(), band,
+                                               envelope.shape[1], self.model_rate, codec_slope.to(band.device))
+                envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band)
         input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
         spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)

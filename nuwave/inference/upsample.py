@@ -16,7 +16,7 @@ import numpy as np
 import soxr
 import torch
 
-from nuwave.audio.cutoff import SpectrumAccumulator, detect_cutoff
+from nuwave.audio.cutoff import SpectrumAccumulator, top_slope
 from nuwave.audio.dsp import MERGE_HOP, resample
 from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
@@ -41,6 +41,8 @@ class UpsampleSettings:
     cutoff: float | None = None
     top: float | None = None
     channel_mode: str = DEFAULT_CHANNEL_MODE
+    # The cutoff is a lossy codec's (`NuWavePipeline.__call__`'s `codec_cut`); None: a file's own format says.
+    codec_cut: bool | None = None
     batch_size: int = 4
     chunk_seconds: float = 10.0
     overlap_seconds: float = 0.5
@@ -49,39 +51,58 @@ class UpsampleSettings:
 
 @dataclass(frozen=True)
 class FileResult:
-    """What happened to one file: the cutoff used (Hz), whether it was detected or given, and whether the input
-    already had the full band (then it was only resampled)."""
+    """What happened to one file: the cutoff used (Hz), whether it was detected or given, whether the input
+    already had the full band (then it was only resampled), and whether the cutoff was taken as a codec's."""
 
     info: AudioInfo
     cutoff: float
     detected: bool
     full_band: bool
     windows: int
+    codec_cut: bool = False
 
 
-def scan(info: AudioInfo) -> tuple[float, float]:
-    """Read the file once, checking every sample: its cutoff in Hz (`nuwave.audio.cutoff`) and RMS."""
-    spectrum = SpectrumAccumulator()
-    energy, count = 0.0, 0
-    for block in read_blocks(info, READ_BLOCK):
-        spectrum.update(block)
-        energy += float(np.square(block, dtype=np.float64).sum())
-        count += block.size
-    return spectrum.cutoff(info.sample_rate), (energy / max(count, 1)) ** 0.5
+@dataclass(frozen=True)
+class Scan:
+    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), its RMS, and the long-term
+    slope of its top under a given cutoff (dB per kHz, `nuwave.audio.cutoff.top_slope`)."""
+
+    cutoff: float
+    level: float
+    power: np.ndarray | None
+    sample_rate: int
+
+    @classmethod
+    def of(cls, blocks, sample_rate: int) -> "Scan":
+        spectrum = SpectrumAccumulator()
+        energy, count = 0.0, 0
+        for block in blocks:
+            spectrum.update(block)
+            energy += float(np.square(block, dtype=np.float64).sum())
+            count += block.size
+        return cls(spectrum.cutoff(sample_rate), math.sqrt(energy / max(count, 1)), spectrum.spectrum(), sample_rate)
+
+    def slope(self, cutoff: float) -> float:
+        return 0.0 if self.power is None else top_slope(self.power, self.sample_rate, cutoff)
 
 
-def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, float, bool, float]:
-    """Probe and scan `source`; returns its info, the cutoff to use, whether it was detected, and its RMS."""
+def scan(info: AudioInfo) -> Scan:
+    """Read the file once, checking every sample (`Scan`)."""
+    return Scan.of(read_blocks(info, READ_BLOCK), info.sample_rate)
+
+
+def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, float, bool, Scan]:
+    """Probe and scan `source`; returns its info, the cutoff to use, whether it was detected, and its scan."""
     info = probe(source)
     if info.duration < MIN_SECONDS:
         raise AudioError(source, f"too short ({info.frames} samples); at least {MIN_SECONDS * 1000:g} ms is needed")
     nyquist = info.sample_rate / 2
     if settings.cutoff is not None and not 0 < settings.cutoff <= nyquist:
         raise AudioError(source, f"--cutoff {settings.cutoff:g} Hz is above the input's Nyquist {nyquist:g} Hz")
-    detected, level = scan(info)
+    found = scan(info)
     if settings.cutoff is not None:
-        return info, float(settings.cutoff), False, level
-    return info, detected, True, level
+        return info, float(settings.cutoff), False, found
+    return info, found.cutoff, True, found
 
 
 def upsample_file(
@@ -92,16 +113,18 @@ def upsample_file(
     if source.resolve() == destination.resolve():
         raise AudioError(source, "the output path is the input path; choose another output")
     output_format(destination, settings.subtype)
-    info, cutoff, detected, level = check_input(source, settings)
+    info, cutoff, detected, found = check_input(source, settings)
     full_band = nothing_to_generate(cutoff, settings, pipe.model_rate)
+    codec_cut = (info.lossy if settings.codec_cut is None else settings.codec_cut) and not full_band
     plan = chunk_plan(pipe, info.frames, info.sample_rate, settings)
     with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
         if full_band:
             _resample_stream(info, settings.target_rate, write)
         else:
             windows = _read_windows(info, list(plan.windows()))
-            generate(pipe, windows, plan, info.channels, cutoff, level, settings, write, on_chunks)
-    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan))
+            slope = found.slope(cutoff) if codec_cut else None
+            generate(pipe, windows, plan, info.channels, cutoff, found.level, slope, settings, write, on_chunks)
+    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), codec_cut)
 
 
 def upsample_array(
@@ -109,15 +132,16 @@ def upsample_array(
 ) -> tuple[np.ndarray, float]:
     """The same journey as `upsample_file` for audio in memory, `(C, T)` -> `(C, T')`; returns the cutoff used."""
     audio = np.asarray(audio, dtype=np.float32)
-    cutoff = detect_cutoff([audio], sample_rate) if settings.cutoff is None else float(settings.cutoff)
+    found = Scan.of([audio], sample_rate)
+    cutoff = found.cutoff if settings.cutoff is None else float(settings.cutoff)
     length = round(audio.shape[-1] * settings.target_rate / sample_rate)
     if nothing_to_generate(cutoff, settings, pipe.model_rate):
         return resample(audio, sample_rate, settings.target_rate, length), cutoff
     plan = chunk_plan(pipe, audio.shape[-1], sample_rate, settings)
-    level = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    slope = found.slope(cutoff) if settings.codec_cut else None
     pieces: list[np.ndarray] = []
     windows = ((start, audio[:, start:end]) for start, end in plan.windows())
-    generate(pipe, windows, plan, audio.shape[0], cutoff, level, settings, pieces.append, on_chunks)
+    generate(pipe, windows, plan, audio.shape[0], cutoff, found.level, slope, settings, pieces.append, on_chunks)
     return np.concatenate(pieces, axis=-1), cutoff
 
 
@@ -143,11 +167,13 @@ def generate(
     channels: int,
     cutoff: float,
     level: float,
+    slope: float | None,
     settings: UpsampleSettings,
     write: Callable[[np.ndarray], None],
     on_chunks: ChunkCallback | None = None,
 ) -> None:
-    """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`."""
+    """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`. `level`:
+    the recording's RMS; `slope`: for a codec's cutoff, the long-term slope of the recording's top (else None)."""
     joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
     noise_channels = 1 if settings.channel_mode == "shared" else channels
     batch: list[tuple[int, np.ndarray]] = []
@@ -172,6 +198,8 @@ def generate(
             noise=noise,
             level=level,
             channel_mode=settings.channel_mode,
+            codec_cut=slope is not None,
+            top_slope=slope,
         ).audios
         for index, window in enumerate(result):
             write(joiner.push(window, last=last and index == len(result) - 1))

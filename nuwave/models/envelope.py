@@ -99,3 +99,27 @@ def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth:
     gain = 10.0 ** torch.einsum("kf,bkt->bft", membership, log_gain)
     above = generated_bins(bandwidth, bins)[:, :, None]
     return spectrum * (above * gain + (1.0 - above))
+
+
+def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, bands: int, sample_rate: float,
+                         slope_db_per_khz: torch.Tensor) -> torch.Tensor:
+    """Per frame, the log10 band power that continues the input's top into the band above its cutoff: the mean
+    power of the input's `TOP_HZ` just under the cutoff (less the merge's transition band), falling at the given
+    slope from the middle of that band on. For an input whose cutoff is a lossy codec's, the band the codec
+    removed goes on from where the input stops; no band is generated above that.
+
+    cond_power: `(B, bins, frames)` the condition's STFT power; bandwidth: `(B,)` cutoff / Nyquist;
+    slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`). Returns `(B, bands, frames)`."""
+    from nuwave.audio.cutoff import TOP_HZ
+    from nuwave.audio.dsp import MERGE_TRANSITION
+
+    bins, nyquist = cond_power.shape[1], sample_rate / 2
+    freqs = torch.linspace(0.0, nyquist, bins, device=cond_power.device)[None, :]
+    top = (bandwidth.float() * (1.0 - MERGE_TRANSITION) * nyquist)[:, None]  # (B, 1) Hz
+    edge = ((freqs > top - TOP_HZ) & (freqs <= top)).float()  # (B, bins)
+    level = torch.einsum("bf,bft->bt", edge, cond_power.float()) / edge.sum(-1, keepdim=True).clamp_min(1.0)
+    edges = band_edges(bins, bands).to(cond_power.device).float()
+    centres = (edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * nyquist  # (bands,) Hz
+    distance_khz = (centres[None, :] - (top - TOP_HZ / 2)).clamp_min(0.0) / 1000  # (B, bands)
+    fall = slope_db_per_khz.float().clamp(max=0.0)[:, None] * distance_khz / 10  # bels
+    return torch.log10(level.clamp_min(POWER_FLOOR))[:, None, :] + fall[:, :, None]

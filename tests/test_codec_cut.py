@@ -1,0 +1,97 @@
+"""A lossy codec's cutoff: the generated band continues the input's top (slope of the top, ceiling per frame),
+with the same numbers chunked or whole, chosen from the file's format by the command."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from nuwave import cli
+from nuwave.audio.cutoff import TOP_HZ, top_slope
+from nuwave.audio.degrade import lowpass
+from nuwave.audio.dsp import MERGE_TRANSITION
+from nuwave.inference.pipeline import load_pipeline
+from nuwave.inference.upsample import UpsampleSettings, upsample_file
+from nuwave.models.envelope import band_edges, continuation_ceiling
+
+
+def spectrum_with_slope(db_per_khz: float, rate: float = 48000.0, bins: int = 2049) -> np.ndarray:
+    freqs = np.linspace(0.0, rate / 2, bins)
+    return 10 ** (db_per_khz * freqs / 1000 / 10)
+
+
+@pytest.mark.parametrize("slope", [-12.0, -3.0, 0.0])
+def test_top_slope_measures_a_falling_spectrum_and_never_rises(slope):
+    assert top_slope(spectrum_with_slope(slope), 48000, 16000.0) == pytest.approx(slope, abs=0.2)
+    assert top_slope(spectrum_with_slope(+5.0), 48000, 16000.0) == 0.0  # a rising top says nothing of a fall
+    assert top_slope(np.zeros(2049), 48000, 16000.0) == 0.0
+
+
+def test_continuation_ceiling_continues_the_edge_level_at_the_slope():
+    bins, frames, bands, rate = 513, 3, 8, 48000
+    power = torch.ones(1, bins, frames)
+    power[:, :, 1] = 100.0  # a frame 20 dB louder: its ceiling is 2 bels higher
+    ceiling = continuation_ceiling(power, torch.tensor([0.5]), bands, rate, torch.tensor([-6.0]))
+    edges = band_edges(bins, bands).float()
+    centres = ((edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * rate / 2).numpy()
+    start = 0.5 * (1 - MERGE_TRANSITION) * rate / 2 - TOP_HZ / 2
+    expected = -0.6 * np.clip(centres - start, 0, None) / 1000  # bels
+    np.testing.assert_allclose(ceiling[0, :, 0].numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose((ceiling[0, :, 1] - ceiling[0, :, 0]).numpy(), 2.0, atol=1e-5)
+
+
+def band_power_db(audio: np.ndarray, rate: int, low: float, high: float) -> float:
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    freqs = np.fft.rfftfreq(audio.size, 1 / rate)
+    return 10 * np.log10(spectrum[(freqs >= low) & (freqs < high)].mean() + 1e-30)
+
+
+def fading_input(rate: int = 48000, seconds: float = 1.0) -> np.ndarray:
+    """Noise whose content fades out steeply from 9 kHz and is cut at 12 kHz, as an MP3 of such a recording."""
+    noise = np.random.default_rng(0).standard_normal(int(rate * seconds)).astype(np.float32) * 0.1
+    faded = lowpass(noise, rate, 9000.0, "butter", 8)
+    return lowpass(faded, rate, 12000.0, "cheby1", 10)
+
+
+def test_a_codec_cut_keeps_the_band_under_the_continuation_of_the_input(tiny_pipeline):
+    audio = fading_input()
+    common = {"cutoff": 12000.0, "num_inference_steps": 2, "generator": torch.Generator().manual_seed(0)}
+    plain = tiny_pipeline(audio, 48000, target_rate=48000, **common).audios
+    common["generator"] = torch.Generator().manual_seed(0)
+    cut = tiny_pipeline(audio, 48000, target_rate=48000, codec_cut=True, **common).audios
+    top = band_power_db(audio, 48000, 10500, 11200)
+    assert band_power_db(cut, 48000, 13000, 20000) < top  # fades on under the input's own top
+    assert band_power_db(cut, 48000, 13000, 20000) < band_power_db(plain, 48000, 13000, 20000) - 6
+    np.testing.assert_allclose(band_power_db(cut, 48000, 0, 8000), band_power_db(plain, 48000, 0, 8000), atol=0.01)
+
+
+def test_codec_cut_chunked_matches_whole(tmp_path, tiny_model_dir):
+    pipe = load_pipeline(tiny_model_dir, "cpu")
+    pipe.set_progress_bar_config(disable=True)
+    sf.write(str(tmp_path / "in.wav"), np.tile(fading_input(), 6), 48000, subtype="FLOAT")
+    common = {"subtype": "FLOAT", "num_inference_steps": 2, "seed": 1, "codec_cut": True, "cutoff": 12000.0}
+    upsample_file(pipe, tmp_path / "in.wav", tmp_path / "whole.wav", UpsampleSettings(chunk_seconds=20, **common))
+    chunked = UpsampleSettings(chunk_seconds=2.0, overlap_seconds=0.5, batch_size=2, **common)
+    assert upsample_file(pipe, tmp_path / "in.wav", tmp_path / "chunked.wav", chunked).windows >= 4
+    whole, _ = sf.read(str(tmp_path / "whole.wav"))
+    parts, _ = sf.read(str(tmp_path / "chunked.wav"))
+    assert 10 * np.log10(np.sum((parts - whole) ** 2) / np.sum(whole**2)) < -60
+
+
+def test_the_command_takes_an_mp3s_cutoff_as_a_codecs(tmp_path, tiny_model_dir):
+    rng = np.random.default_rng(0)
+    sf.write(str(tmp_path / "in.mp3"), (0.1 * rng.standard_normal(44100)).astype(np.float32), 44100, format="MP3")
+    sf.write(str(tmp_path / "in.wav"), fading_input(), 48000)
+
+    def run(source, *options):
+        result = CliRunner().invoke(cli.main, ["upsample", str(source), "-o", str(tmp_path / f"o{len(options)}.wav"),
+                                               "--model", str(tiny_model_dir), "--steps", "1", "--overwrite",
+                                               *options])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert "(detected, a codec's)" in run(tmp_path / "in.mp3")
+    assert "a codec's" not in run(tmp_path / "in.mp3", "--codec-cut", "no")
+    assert "a codec's" not in run(tmp_path / "in.wav")
+    assert "(detected, a codec's)" in run(tmp_path / "in.wav", "--codec-cut", "yes")
