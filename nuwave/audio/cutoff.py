@@ -109,16 +109,22 @@ def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
 TOP_HZ = 1500.0
 
 
+def top_end(cutoff_hz):
+    """Where the input's trusted top ends: the cutoff less the merge's transition band (in the cutoff's unit, Hz or
+    a fraction of the Nyquist frequency; a float or a tensor)."""
+    from nuwave.audio.dsp import MERGE_TRANSITION
+
+    return (1.0 - MERGE_TRANSITION) * cutoff_hz
+
+
 def top_slope(power: np.ndarray, sample_rate: float, cutoff_hz: float) -> float:
     """The long-term slope of the top of a spectrum, in dB per kHz, never rising (at most 0).
 
     power: `(bins,)` mean power from 0 Hz to the Nyquist frequency of `sample_rate`. The slope is the level of the
     `TOP_HZ` just under the cutoff (less the merge's transition band) against the level of the `TOP_HZ` under
     that, over their distance. 0 when either band holds no bin or no power."""
-    from nuwave.audio.dsp import MERGE_TRANSITION
-
     freqs = np.linspace(0.0, sample_rate / 2, power.shape[-1])
-    top = (1.0 - MERGE_TRANSITION) * cutoff_hz
+    top = top_end(cutoff_hz)
     upper = power[(freqs > top - TOP_HZ) & (freqs <= top)]
     lower = power[(freqs > top - 2 * TOP_HZ) & (freqs <= top - TOP_HZ)]
     if upper.size == 0 or lower.size == 0 or upper.mean() <= 0 or lower.mean() <= 0:

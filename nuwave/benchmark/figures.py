@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nuwave.benchmark.tables import conditions
+
 
 def pyplot():
     import matplotlib
@@ -32,7 +34,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     """LSD against steps and against RTF, one line per condition, baselines dashed."""
     plt = pyplot()
     figure, (by_steps, by_rtf) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for index, condition in enumerate(dict.fromkeys(row["condition"] for row in rows)):
+    for index, condition in enumerate(conditions(rows)):
         color = f"C{index % 10}"
         model = sorted((r for r in rows if r["condition"] == condition and r["system"] == "nuwave"),
                        key=lambda r: r["steps"])

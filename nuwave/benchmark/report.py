@@ -23,7 +23,7 @@ from nuwave.benchmark.metrics import (
     SILENCE_MARGIN,
     SILENCE_SECONDS,
 )
-from nuwave.benchmark.tables import markdown_table
+from nuwave.benchmark.tables import conditions, markdown_table
 
 HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",
            "si_sdr": "SI-SDR (dB)"}
@@ -120,7 +120,7 @@ def markdown(suite: Suite, rows: list[dict], env: dict, command: str, sampler: s
         lines += ["- stereo: band L/R correlation: the correlation between the channels of the band above the cutoff "
                   "(`nuwave.benchmark.metrics.band_correlation`), per file below each condition, beside the "
                   "reference's.", ""]
-    for condition in dict.fromkeys(row["condition"] for row in rows):
+    for condition in conditions(rows):
         ordered = sorted((r for r in rows if r["condition"] == condition),
                          key=lambda r: (r["system"] == "nuwave", r["system"], r["steps"] or 0))
         lines += [f"## {condition}", ""] + _table(ordered, HEADERS, rtf=True) + [""]

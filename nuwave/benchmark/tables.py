@@ -36,6 +36,7 @@ def baseline(rows: dict[tuple, dict], condition: str) -> dict:
 
 
 def conditions(summary: list[dict]) -> list[str]:
+    """The conditions of summary rows, in their first order."""
     return list(dict.fromkeys(row["condition"] for row in summary))
 
 

@@ -204,14 +204,8 @@ class NuWavePipeline(DiffusionPipeline):
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
-            slope = None
-            if codec_cut:
-                slope = torch.full((num_items * channels,), 0.0 if top_slope is None else float(top_slope))
-                if top_slope is None:
-                    power = self.denoiser.spectrum(cond.float()).abs().square().mean(dim=-1).cpu().numpy()
-                    slope = torch.tensor([cutoff_top_slope(item, self.model_rate, cutoff) for item in power])
-            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top, slope,
-                                  callback_on_step_end, callback_on_step_end_tensor_inputs)
+            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
+                                  codec_cut, top_slope, callback_on_step_end, callback_on_step_end_tensor_inputs)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
                 result = merge_known_band(result, cond, band)
@@ -238,15 +232,15 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
-    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_slope,
-                callback, callback_inputs):
+    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_cut,
+                top_slope, callback, callback_inputs):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for
         a model with an envelope predictor, the band above the cutoff is brought to the predicted envelope
         (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no higher than the continuation of the
-        input's top, `codec_slope` `(N,)` dB per kHz), and frames where the input is digital silence are
-        silenced."""
+        input's top, at `top_slope` dB per kHz or each item's own), and frames where the input is digital silence
+        are silenced."""
         items, _, length = cond.shape
         # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
         # their relative levels: a side channel far below the mid is generated as quiet as it is.
@@ -275,16 +269,23 @@ class NuWavePipeline(DiffusionPipeline):
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         if self.denoiser.envelope is not None:
             envelope = self.denoiser.predict_envelope(cond.to(dtype), band)
-            if codec_slope is not None:
-                ceiling = continuation_ceiling(self.denoiser.spectrum(cond.float()).abs().square(), band,
-                                               envelope.shape[1], self.model_rate, codec_slope.to(band.device))
+            if codec_cut:
+                cond_power = self.denoiser.spectrum(cond.float()).abs().square()
+                if top_slope is None:  # each item's own long-term slope (the gain does not change it)
+                    long_term = cond_power.mean(dim=-1).cpu().numpy()
+                    cutoffs = (band * self.model_rate / 2).tolist()
+                    slopes = [cutoff_top_slope(p, self.model_rate, c) for p, c in zip(long_term, cutoffs)]
+                else:
+                    slopes = [float(top_slope)] * items
+                ceiling = continuation_ceiling(cond_power, band, envelope.shape[1], self.model_rate,
+                                               torch.tensor(slopes, device=band.device))
                 envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band)
         input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
         spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)
         if top is not None:
-            ceiling = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
-            spectrum = spectrum * (1.0 - generated_bins(ceiling, spectrum.shape[1]))[:, :, None]
+            top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
+            spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
         return self.denoiser.waveform(spectrum, length) / gain
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nuwave.audio.cutoff import TOP_HZ, top_end
+
 # The floor of band powers, in the level-normalised domain (the working level is an RMS of 0.2, about
 # -14 dBFS): 1e-13 lies 115 dB under it, far below any recording's noise floor, so digital silence predicts
 # digital silence.
@@ -110,12 +112,9 @@ def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, band
 
     cond_power: `(B, bins, frames)` the condition's STFT power; bandwidth: `(B,)` cutoff / Nyquist;
     slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`). Returns `(B, bands, frames)`."""
-    from nuwave.audio.cutoff import TOP_HZ
-    from nuwave.audio.dsp import MERGE_TRANSITION
-
     bins, nyquist = cond_power.shape[1], sample_rate / 2
     freqs = torch.linspace(0.0, nyquist, bins, device=cond_power.device)[None, :]
-    top = (bandwidth.float() * (1.0 - MERGE_TRANSITION) * nyquist)[:, None]  # (B, 1) Hz
+    top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
     edge = ((freqs > top - TOP_HZ) & (freqs <= top)).float()  # (B, bins)
     level = torch.einsum("bf,bft->bt", edge, cond_power.float()) / edge.sum(-1, keepdim=True).clamp_min(1.0)
     edges = band_edges(bins, bands).to(cond_power.device).float()
