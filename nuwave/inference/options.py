@@ -12,8 +12,9 @@ DEFAULT_STEPS = 8
 DEFAULT_TEMPERATURE = 0.15
 # How the channels of an item are generated. mid-side: a stereo pair as its mid (L + R) / sqrt 2 and side
 # (L - R) / sqrt 2, each from its own noise, so the generated band follows each channel (identical channels get
-# identical bands, L = -R gets opposite bands, unrelated channels unrelated bands); other channel counts as
-# "independent". independent: each channel its own noise. shared: every channel the same noise.
+# identical bands, L = -R gets opposite bands, unrelated channels unrelated bands), then each of left and right
+# brought to its own envelope; other channel counts as "independent". independent: each channel its own noise.
+# shared: every channel the same noise.
 CHANNEL_MODES = ("mid-side", "independent", "shared")
 DEFAULT_CHANNEL_MODE = "mid-side"
 # The precision the denoiser runs in (`torch_dtype` of `from_pretrained`); half precision pays off on GPUs.

@@ -49,10 +49,18 @@ def check_temperature(temperature: float) -> float:
     return float(temperature)
 
 
-def mid_side(batch: np.ndarray) -> np.ndarray:
-    """`(B, 2, T)` left / right <-> mid / side; orthonormal, so it is its own inverse and keeps the power."""
+def mid_side(batch: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """`(B, 2, ...)` left / right <-> mid / side, numpy or torch; orthonormal, so it is its own inverse and keeps
+    the power."""
     left, right = batch[:, :1], batch[:, 1:]
-    return np.concatenate([left + right, left - right], axis=1) * np.float32(np.sqrt(0.5))
+    join = np.concatenate if isinstance(batch, np.ndarray) else torch.cat
+    return join([left + right, left - right], 1) * np.float32(np.sqrt(0.5))
+
+
+def paired_mid_side(items: torch.Tensor) -> torch.Tensor:
+    """`(2B, ...)`, the channels of B stereo items one after the other -> the same with each pair turned by
+    `mid_side` (left / right <-> mid / side)."""
+    return mid_side(items.reshape(-1, 2, *items.shape[1:])).reshape(items.shape)
 
 
 @dataclass
@@ -205,7 +213,8 @@ class NuWavePipeline(DiffusionPipeline):
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
             result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
-                                  codec_cut, top_slope, callback_on_step_end, callback_on_step_end_tensor_inputs)
+                                  codec_cut, top_slope, as_mid_side, callback_on_step_end,
+                                  callback_on_step_end_tensor_inputs)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
                 result = merge_known_band(result, cond, band)
@@ -233,14 +242,15 @@ class NuWavePipeline(DiffusionPipeline):
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
     def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_cut,
-                top_slope, callback, callback_inputs):
+                top_slope, as_mid_side, callback, callback_inputs):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
-        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then, for
-        a model with an envelope predictor, the band above the cutoff is brought to the predicted envelope
-        (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no higher than the continuation of the
-        input's top, at `top_slope` dB per kHz or each item's own), and frames where the input is digital silence
-        are silenced."""
+        The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then the
+        band above the cutoff is fitted to the input (`_fit_band`). For a stereo pair generated as mid and side
+        (`as_mid_side`), the fit runs twice: on mid and side, which sets how alike the two channels' bands are,
+        then on left and right, which gives each output channel the level its own input asks for (a channel that
+        pauses while the other plays stays quiet; mid / side alone would give both channels the same band
+        power)."""
         items, _, length = cond.shape
         # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
         # their relative levels: a side channel far below the mid is generated as quiet as it is.
@@ -267,8 +277,23 @@ class NuWavePipeline(DiffusionPipeline):
         if temperature < 1.0:
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
+        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope)
+        if as_mid_side:
+            spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
+                                                      codec_cut, top_slope))
+        if top is not None:
+            top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
+            spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
+        return self.denoiser.waveform(spectrum, length) / gain
+
+    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope) -> torch.Tensor:
+        """The generated spectrum `(N, bins, frames)` fitted to its level-normalised condition `(N, 1, T)` (`gain`
+        `(N, 1, 1)` undoes the normalisation): for a model with an envelope predictor, the band above the cutoff
+        brought to the predicted envelope (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no
+        higher than the continuation of the input's top, at `top_slope` dB per kHz or each item's own), and
+        frames where the input is digital silence silenced."""
         if self.denoiser.envelope is not None:
-            envelope = self.denoiser.predict_envelope(cond.to(dtype), band)
+            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band)
             if codec_cut:
                 cond_power = self.denoiser.spectrum(cond.float()).abs().square()
                 if top_slope is None:  # each item's own long-term slope (the gain does not change it)
@@ -276,17 +301,13 @@ class NuWavePipeline(DiffusionPipeline):
                     cutoffs = (band * self.model_rate / 2).tolist()
                     slopes = [cutoff_top_slope(p, self.model_rate, c) for p, c in zip(long_term, cutoffs)]
                 else:
-                    slopes = [float(top_slope)] * items
+                    slopes = [float(top_slope)] * cond.shape[0]
                 ceiling = continuation_ceiling(cond_power, band, envelope.shape[1], self.model_rate,
                                                torch.tensor(slopes, device=band.device))
                 envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band)
         input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
-        spectrum = spectrum * (input_power >= DIGITAL_SILENCE_POWER)
-        if top is not None:
-            top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
-            spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
-        return self.denoiser.waveform(spectrum, length) / gain
+        return spectrum * (input_power >= DIGITAL_SILENCE_POWER)
 
 
 class ModelError(Exception):
