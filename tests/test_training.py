@@ -246,3 +246,21 @@ def test_fine_tuning_a_model_without_an_envelope_adds_one_and_keeps_the_rest(tmp
     kept = grown.state_dict()
     for name, tensor in old.state_dict().items():
         torch.testing.assert_close(kept[name], tensor)
+
+
+def test_training_only_the_envelope_leaves_the_diffusion_untouched(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "base")
+    train("--data", corpus, *TINY, "--max-steps", "2", "--run-dir", tmp_path / "envelope", "--init-from",
+          tmp_path / "base" / "export", "--train-only", "envelope", "--learning-rate", "1e-2", "--ema-decay", "0")
+    before = NuWavePipeline.from_pretrained(tmp_path / "base" / "export").denoiser.state_dict()
+    after = NuWavePipeline.from_pretrained(tmp_path / "envelope" / "export").denoiser.state_dict()
+    assert before.keys() == after.keys()
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed and all(name.startswith("envelope") for name in changed)
+    logged = [json.loads(line) for line in (tmp_path / "envelope" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "loss/envelope" in r] == [1, 2]
+    assert not any("loss/diffusion" in r for r in logged)
+    result = CliRunner().invoke(train_command, [*map(str, ["--data", corpus, *TINY, "--max-steps", "1", "--run-dir",
+                                                           tmp_path / "none", "--envelope-bands", "0",
+                                                           "--train-only", "envelope"])])
+    assert result.exit_code != 0 and "envelope predictor" in str(result.exception) + result.output

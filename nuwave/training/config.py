@@ -41,6 +41,8 @@ class TrainConfig:
     envelope_bands: int | None = option(
         None, "Bands of the envelope predictor (new models, or added to a fine-tuned model without one; 0: none; "
         "default: NuWaveDenoiser's)", 0, 256)
+    train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
+                             "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
                           choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)

@@ -124,7 +124,8 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
 
 def build_optimization(config: TrainConfig, denoiser, processes: int):
     """AdamW with linear warm-up and cosine decay to zero at `max_steps`."""
-    optimizer = torch.optim.AdamW(denoiser.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    learning = [parameter for parameter in denoiser.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(learning, lr=config.learning_rate, weight_decay=config.weight_decay)
     # accelerate steps a prepared scheduler once per process per optimizer step: scale its length to match.
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps * processes,
                                                   config.max_steps * processes)
@@ -148,6 +149,13 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         config.save(run_dir / "config.json")
 
     denoiser, scheduler = build_models(config)
+    diffusion = config.train_only == "all"
+    if not diffusion:
+        if denoiser.envelope is None:
+            raise ValueError("--train-only envelope needs a model with an envelope predictor (--envelope-bands)")
+        denoiser.requires_grad_(False)
+        for part in (denoiser.envelope, denoiser.envelope_embedding):
+            part.requires_grad_(True)
     loader, validation = build_data(config, accelerator, run_dir, denoiser.config.sample_rate)
     optimizer, lr_schedule = build_optimization(config, denoiser, accelerator.num_processes)
     denoiser, optimizer, loader, lr_schedule = accelerator.prepare(denoiser, optimizer, loader, lr_schedule)
@@ -172,7 +180,8 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
             hash((config.seed, counter.step, accelerator.process_index, seen % config.gradient_accumulation))
             % 2**63
         )
-        parts = learn(accelerator, denoiser, scheduler, optimizer, lr_schedule, batch, generator, config.grad_clip)
+        parts = learn(accelerator, denoiser, scheduler, optimizer, lr_schedule, batch, generator, config.grad_clip,
+                      diffusion)
         seen += 1
         losses.append({name: value.detach() for name, value in parts.items() if name != "loss"})
         indices += batch["index"].tolist()[: max(0, AUDITED_INDICES - len(indices))]
@@ -216,11 +225,12 @@ def resume_state(accelerator: Accelerator, run_dir: Path, counter: StepCounter) 
 
 
 def learn(accelerator: Accelerator, denoiser, scheduler, optimizer, lr_schedule, batch: dict,
-          generator: torch.Generator, grad_clip: float) -> dict[str, torch.Tensor]:
-    """One micro-batch: the losses, their gradients, and (when the accumulation is complete) an optimizer step
-    with the gradient norm clipped at `grad_clip` (0: not clipped). Returns the losses."""
+          generator: torch.Generator, grad_clip: float, diffusion: bool = True) -> dict[str, torch.Tensor]:
+    """One micro-batch: the losses (`diffusion=False`: the envelope's alone), their gradients, and (when the
+    accumulation is complete) an optimizer step with the gradient norm clipped at `grad_clip` (0: not clipped).
+    Returns the losses."""
     with accelerator.accumulate(denoiser):
-        parts = training_loss(denoiser, scheduler, batch, generator)
+        parts = training_loss(denoiser, scheduler, batch, generator, diffusion)
         accelerator.backward(parts["loss"])
         if accelerator.sync_gradients and grad_clip > 0:
             accelerator.clip_grad_norm_(denoiser.parameters(), grad_clip)
@@ -236,9 +246,8 @@ def log_losses(accelerator: Accelerator, run_dir: Path, step: int, losses: list[
     logs = {name: accelerator.gather(torch.stack([item[name] for item in losses]).mean()[None]).mean().item()
             for name in losses[0]}
     logs.update({"lr": lr, "speed/segments_per_s": speed})
-    envelope = f"  envelope {logs['loss/envelope']:.4f}" if "loss/envelope" in logs else ""
-    log(accelerator, run_dir, step, logs,
-        f"loss {logs['loss/diffusion']:.4f}{envelope}  lr {lr:.2e}  {speed:.1f} segments/s")
+    shown = "  ".join(f"{name[5:]} {logs[name]:.4f}" for name in ("loss/diffusion", "loss/envelope") if name in logs)
+    log(accelerator, run_dir, step, logs, f"loss: {shown}  lr {lr:.2e}  {speed:.1f} segments/s")
 
 
 def log(accelerator: Accelerator, run_dir: Path, step: int, values: dict, line: str) -> None:
@@ -306,7 +315,7 @@ def validate(accelerator: Accelerator, denoiser, ema: EMAModel, scheduler, datas
         generator = torch.Generator().manual_seed(index)
         fixed = torch.Generator().manual_seed(10_000 + index)
         with accelerator.autocast():
-            loss = training_loss(model, scheduler, batch, fixed)["loss"]
+            loss = training_loss(model, scheduler, batch, fixed, config.train_only == "all")["loss"]
         cutoff = float(item["bandwidth"]) * rate / 2
         out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
                    cutoff=cutoff, generator=generator).audios

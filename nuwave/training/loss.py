@@ -61,24 +61,28 @@ def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Ten
     return (error * weight).sum() / weight.sum().clamp_min(1.0)
 
 
-def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
+def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator, diffusion: bool = True
+                  ) -> dict[str, torch.Tensor]:
     """The losses of one batch `{"target", "cond": (B, 1, T), "bandwidth", "trusted": (B,)}`: level-normalise,
     tilt, noise at a uniform random timestep of `scheduler`'s noise schedule, predict v, compare; and the envelope
     error. `denoiser` may be wrapped for distributed training; `generator` draws the noise and timesteps.
+    `diffusion=False` leaves the diffusion out (only the envelope predictor learns).
 
-    Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (the last for envelope models)."""
+    Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (each part where it is computed)."""
     model = getattr(denoiser, "module", denoiser)
     gain = level_gain(batch["cond"])
     plain, cond = batch["target"] * gain, batch["cond"] * gain
-    x0 = model.whiten(plain)
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    steps = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), generator=generator)
-    noisy, velocity = noised(x0, noise, scheduler.alphas_cumprod, steps)
-    prediction = denoiser(noisy, cond, batch["bandwidth"], steps.to(x0.device))
-    parts = {"loss/diffusion": spectral_mse(prediction, velocity, batch["trusted"])}
+    parts = {}
+    if diffusion:
+        x0 = model.whiten(plain)
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+        steps = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), generator=generator)
+        noisy, velocity = noised(x0, noise, scheduler.alphas_cumprod, steps)
+        prediction = denoiser(noisy, cond, batch["bandwidth"], steps.to(x0.device))
+        parts["loss/diffusion"] = spectral_mse(prediction, velocity, batch["trusted"])
     if model.envelope is not None:
         reference, mask = model.envelope_target(plain, batch["bandwidth"])
         predicted = model.predict_envelope(cond, batch["bandwidth"])
         parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"])
-    parts["loss"] = parts["loss/diffusion"] + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
+    parts["loss"] = parts.get("loss/diffusion", 0.0) + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
     return parts
