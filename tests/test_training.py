@@ -264,3 +264,21 @@ def test_training_only_the_envelope_leaves_the_diffusion_untouched(tmp_path, cor
                                                            tmp_path / "none", "--envelope-bands", "0",
                                                            "--train-only", "envelope"])])
     assert result.exit_code != 0 and "envelope predictor" in str(result.exception) + result.output
+
+
+def test_envelope_loss_holds_frames_and_the_segment_power():
+    from nuwave.training.loss import envelope_loss, mean_power_log
+
+    target = torch.tensor([[[0.0, -2.0], [-1.0, -1.0]]])  # (1 item, 2 bands, 2 frames), bels
+    mask, trusted = torch.ones(1, 2), torch.ones(1)
+    assert float(envelope_loss(target, target, mask, trusted)) == 0.0
+    # a constant 0.5-bel error: 0.5 frame by frame and 0.5 over the segment
+    assert float(envelope_loss(target + 0.5, target, mask, trusted)) == pytest.approx(1.0)
+    # band 0 predicted at its frames' mean log power: right on average in bels, but its power over the segment,
+    # log10((1 + 0.01) / 2) = -0.297, is 0.703 bels above the prediction
+    predicted = torch.tensor([[[-1.0, -1.0], [-1.0, -1.0]]])
+    assert float(mean_power_log(target[0, 0])) == pytest.approx(np.log10(0.505))
+    assert float(envelope_loss(predicted, target, mask, trusted)) == pytest.approx((1.0 + 0.703) / 2, abs=1e-3)
+    # bands above the trusted band, or under the cutoff (the mask), do not count
+    assert float(envelope_loss(predicted, target, torch.tensor([[0.0, 1.0]]), trusted)) == 0.0
+    assert float(envelope_loss(predicted, target, mask, torch.tensor([0.3]))) == pytest.approx(1.703, abs=1e-3)

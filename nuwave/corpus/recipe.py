@@ -62,6 +62,10 @@ SOURCES = (
     # The announcer of OpenArena: lossless WAV at 44.1 kHz, studio voice lines reaching 20-22 kHz.
     Source("openarena-081-misc", ("*.wav",), "speech", archive="pak6-misc.pk3",
            members=("sound/feedback/*", "sound/teamplay/*")),
+    # The voice actors of 0 A.D.: Ogg Vorbis (about 177 kbit/s) at 44.1 kHz inside the game's public.zip, adult
+    # voices reaching 16-22 kHz; trusted to 18 kHz like the other Vorbis sources (an encoder's top is its own).
+    Source("0ad-data", ("*.ogg",), "speech", trusted_hz=18000.0, archive="public.zip",
+           members=tuple(f"audio/voice/{civ}/civ/*" for civ in ("greek", "latin", "napatan", "persian"))),
     Source("hydrogen-drumkits", ("*.flac", "*.wav"), "music"),
     Source("hydrogen-drumkits-effects", ("*.flac", "*.wav"), "music"),
     Source("wesnoth-1.16-music", ("*.ogg",), "music", trusted_hz=18000.0),

@@ -327,7 +327,7 @@ def resolve_device(device: str) -> torch.device:
 CONFIG_BOUNDS = {"sample_rate": (16000, 192000), "n_fft": (16, 65536), "hop_length": (1, 65536),
                  "channels": (1, 65536), "num_blocks": (1, 1024), "expansion": (1, 64), "kernel_size": (1, 1023),
                  "embedding_dim": (2, 65536), "num_train_timesteps": (1, 100000), "envelope_bands": (0, 4096),
-                 "envelope_channels": (1, 65536), "envelope_blocks": (0, 1024),
+                 "envelope_channels": (1, 65536), "envelope_blocks": (0, 1024), "envelope_dilation": (1, 64),
                  "tilt_db_per_octave": "finite", "tilt_corner_hz": "finite", "tilt_max_db": "finite"}
 
 

@@ -34,7 +34,7 @@ from nuwave.audio.dsp import spectral_tilt
 from nuwave.models.envelope import POWER_FLOOR, EnvelopePredictor, band_log_power
 
 # What a config.json that does not name an option meant when it was written (before the option existed).
-FOLDER_DEFAULTS = {"tilt_db_per_octave": 0.0, "envelope_bands": 0}
+FOLDER_DEFAULTS = {"tilt_db_per_octave": 0.0, "envelope_bands": 0, "envelope_dilation": 1}
 
 
 def sinusoidal_embedding(values: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -46,14 +46,17 @@ def sinusoidal_embedding(values: torch.Tensor, dim: int, max_period: float = 100
 
 
 class ConvNeXtBlock(nn.Module):
-    """Depthwise temporal conv -> AdaLN(noise level, bandwidth) -> pointwise MLP, with a residual connection.
+    """Depthwise temporal conv (optionally dilated) -> AdaLN(noise level, bandwidth) -> pointwise MLP, with a
+    residual connection.
 
     Works on `(B, frames, C)`; the depthwise conv sees `(B, C, frames)`.
     """
 
-    def __init__(self, channels: int, expansion: int, kernel_size: int, embedding_dim: int) -> None:
+    def __init__(self, channels: int, expansion: int, kernel_size: int, embedding_dim: int, dilation: int = 1
+                 ) -> None:
         super().__init__()
-        self.depthwise = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+        self.depthwise = nn.Conv1d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2),
+                                   dilation=dilation, groups=channels)
         self.norm = nn.LayerNorm(channels, elementwise_affine=False)
         self.modulation = nn.Linear(embedding_dim, 3 * channels)
         self.pointwise_in = nn.Linear(channels, expansion * channels)
@@ -101,6 +104,7 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         envelope_bands: int = 32,
         envelope_channels: int = 128,
         envelope_blocks: int = 3,
+        envelope_dilation: int = 2,
     ) -> None:
         super().__init__()
         bins = n_fft // 2 + 1
@@ -127,7 +131,7 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         if envelope_bands > 0:
             self.envelope_embedding = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.SiLU())
             self.envelope = EnvelopePredictor(bins, envelope_bands, envelope_channels, envelope_blocks, embedding_dim,
-                                              ConvNeXtBlock)
+                                              ConvNeXtBlock, envelope_dilation)
 
     @classmethod
     def load_config(cls, *args, **kwargs):

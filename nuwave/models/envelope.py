@@ -65,15 +65,17 @@ def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> 
 
 class EnvelopePredictor(nn.Module):
     """Input log spectrum `(B, frames, bins)` and a bandwidth embedding `(B, E)` -> log10 band power
-    `(B, bands, frames)`. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7: about 60 ms of context per
-    block at the default hop), and a linear head."""
+    `(B, bands, frames)`. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7, block k dilated by
+    `dilation ** k`: at the default hop and 3 blocks, 1 + 6 (1 + 2 + 4) frames, about 230 ms of context, in which a
+    voice's or an instrument's brightness shows beyond one syllable or stroke), and a linear head."""
 
     def __init__(self, bins: int, bands: int, channels: int, num_blocks: int, embedding_dim: int,
-                 block: type[nn.Module]) -> None:
+                 block: type[nn.Module], dilation: int = 1) -> None:
         super().__init__()
         self.bands = bands
         self.input_projection = nn.Linear(bins, channels)
-        self.blocks = nn.ModuleList(block(channels, 2, 7, embedding_dim) for _ in range(num_blocks))
+        self.blocks = nn.ModuleList(block(channels, 2, 7, embedding_dim, dilation**index)
+                                    for index in range(num_blocks))
         self.final_norm = nn.LayerNorm(channels)
         self.head = nn.Linear(channels, bands)
         # Start from "the band is as loud as the input's mean log power": a neutral guess the loss corrects.

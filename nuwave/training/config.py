@@ -41,6 +41,9 @@ class TrainConfig:
     envelope_bands: int | None = option(
         None, "Bands of the envelope predictor (new models, or added to a fine-tuned model without one; 0: none; "
         "default: NuWaveDenoiser's)", 0, 256)
+    envelope_dilation: int | None = option(
+        None, "Dilation growth of the envelope predictor's blocks (block k dilated by it to the k-th power; 1: "
+        "none; default: NuWaveDenoiser's for a new model, the fine-tuned model's own)", 1, 8)
     train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
                              "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
@@ -75,7 +78,8 @@ class TrainConfig:
     num_workers: int = option(2, "Data loader worker processes per training process", 0, 64)
     seed: int = option(0, "Seed of data order, degradations, noise and initialisation", 0, 2**31 - 1)
 
-    MODEL_OPTIONS: ClassVar[tuple[str, ...]] = ("channels", "num_blocks", "tilt_db_per_octave", "envelope_bands")
+    MODEL_OPTIONS: ClassVar[tuple[str, ...]] = ("channels", "num_blocks", "tilt_db_per_octave", "envelope_bands",
+                                                "envelope_dilation")
 
     def __post_init__(self) -> None:
         self.validate()

@@ -47,23 +47,27 @@ class StepCounter:
 
 def build_models(config: TrainConfig):
     """(denoiser, scheduler): a new model (`NuWaveDenoiser`'s defaults, with the config's model options that are
-    set) and the default sampler on the new-model noise schedule, or those of the `init_from` folder."""
+    set) and the default sampler on the new-model noise schedule, or those of the `init_from` folder, whose
+    weights are kept under the model options the config sets (a tilt, an envelope predictor for a model without
+    one, the envelope's dilation)."""
     if config.init_from:
         pipe = NuWavePipeline.from_pretrained(config.init_from)
-        if config.tilt_db_per_octave is not None:  # moves the fine-tuned model to another diffusion domain
-            pipe.denoiser.register_to_config(tilt_db_per_octave=config.tilt_db_per_octave)
         denoiser = pipe.denoiser
+        settings = {key: value for key, value in denoiser.config.items() if not key.startswith("_")}
+        changes = {name: getattr(config, name) for name in ("tilt_db_per_octave", "envelope_dilation")
+                   if getattr(config, name) is not None}
         bands = model_default("envelope_bands") if config.envelope_bands is None else config.envelope_bands
         if denoiser.envelope is None and bands > 0:  # a model without one gets a new predictor
+            changes["envelope_bands"] = bands
+        if any(settings.get(name) != value for name, value in changes.items()):
             torch.manual_seed(config.seed)
             # The constructor, not `from_config`: a config loaded from a folder written before these options
             # existed lists them as "default values", and `from_config` would put those defaults back.
-            settings = {key: value for key, value in denoiser.config.items() if not key.startswith("_")}
-            grown = NuWaveDenoiser(**{**settings, "envelope_bands": bands})
-            missing, unexpected = grown.load_state_dict(denoiser.state_dict(), strict=False)
+            rebuilt = NuWaveDenoiser(**{**settings, **changes})
+            missing, unexpected = rebuilt.load_state_dict(denoiser.state_dict(), strict=False)
             if unexpected or any(not name.startswith("envelope") for name in missing):
                 raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
-            denoiser = grown
+            denoiser = rebuilt
         return denoiser.train(), pipe.scheduler
     torch.manual_seed(config.seed)
     given = {name: getattr(config, name) for name in config.MODEL_OPTIONS if getattr(config, name) is not None}

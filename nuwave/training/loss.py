@@ -14,6 +14,8 @@ missing band (`nuwave.models.envelope`).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from nuwave.audio.dsp import level_gain
@@ -50,15 +52,29 @@ def spectral_mse(prediction: torch.Tensor, target: torch.Tensor, trusted: torch.
 
 def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor
                   ) -> torch.Tensor:
-    """Mean absolute error of log10 band powers (bels) over every frame and every band above the cutoff and
-    within the trusted band. `(B, bands, frames)` x2, `(B, bands)` mask of bands above the cutoff, `(B,)` trusted
-    bandwidth / Nyquist. Log power weighs a band 40 dB down, and a pause, as much as the loudest band, which is
-    what the log-spectral distance and ears do."""
+    """The error in bels of log10 band powers, frame by frame and over the segment, for every band above the
+    cutoff and within the trusted band. `(B, bands, frames)` x2, `(B, bands)` mask of bands above the cutoff, `(B,)`
+    trusted bandwidth / Nyquist.
+
+    Frame by frame, the mean absolute error: log power weighs a band 40 dB down, and a pause, as much as the
+    loudest band, which is what the log-spectral distance and ears do. Its optimum is the median of what the input
+    leaves possible, and where the input cannot tell a loud frame (a sibilant, a cymbal) from a quiet one, the
+    median of the loud frames lies under them: the band's power over a passage, which its loud frames make, comes
+    out several dB low. So the loss also holds each band's power over the whole segment (the log of its mean
+    power) to the reference's."""
     bands = predicted.shape[1]
     centres = (torch.arange(bands, device=predicted.device) + 0.5) / bands
     weight = mask * (centres[None, :] <= trusted.float()[:, None] + 1e-6).to(mask.dtype)
-    error = (predicted.float() - target.float()).abs().mean(dim=-1)  # (B, bands)
-    return (error * weight).sum() / weight.sum().clamp_min(1.0)
+    predicted, target = predicted.float(), target.float()
+    framewise = (predicted - target).abs().mean(dim=-1)  # (B, bands)
+    segment = (mean_power_log(predicted) - mean_power_log(target)).abs()
+    return ((framewise + segment) * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def mean_power_log(log_power: torch.Tensor) -> torch.Tensor:
+    """log10 of the mean over the last axis of `10 ** log_power`, computed stably: `(..., frames)` -> `(...)`."""
+    ln10 = 2.302585092994046
+    return (torch.logsumexp(log_power * ln10, dim=-1) - math.log(log_power.shape[-1])) / ln10
 
 
 def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator, diffusion: bool = True
