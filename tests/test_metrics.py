@@ -106,6 +106,12 @@ def test_band_diagnostics_known_answers():
     same = band_diagnostics(reference, reference, 8000, rate)
     assert same["band_db_1"].item() == pytest.approx(0, abs=1e-4) and np.isnan(same["band_db_3"].item())
     assert same["lsd_active"].item() == pytest.approx(0, abs=1e-6) and same["silence_dbfs"].item() == -200
+    assert same["band_coherence"].item() == pytest.approx(1, abs=1e-5)
+    assert band_diagnostics(-reference, reference, 8000, rate)["band_coherence"].item() == pytest.approx(-1, abs=1e-5)
+    # the reference's band replaced by another of the same power: coherence near 0, power right
+    other = torch.from_numpy((0.1 * rng.standard_normal(2 * rate)).astype(np.float32))
+    own = band_diagnostics(other, reference, 8000, rate)
+    assert abs(own["band_coherence"].item()) < 0.05 and own["band_db_1"].item() == pytest.approx(0, abs=0.5)
     doubled = band_diagnostics(2 * reference, reference, 8000, rate)
     assert doubled["band_db_1"].item() == pytest.approx(20 * np.log10(2), abs=1e-3)
     assert doubled["band_db_2"].item() == pytest.approx(20 * np.log10(2), abs=1e-3)

@@ -282,3 +282,23 @@ def test_envelope_loss_holds_frames_and_the_segment_power():
     # bands above the trusted band, or under the cutoff (the mask), do not count
     assert float(envelope_loss(predicted, target, torch.tensor([[0.0, 1.0]]), trusted)) == 0.0
     assert float(envelope_loss(predicted, target, mask, torch.tensor([0.3]))) == pytest.approx(1.703, abs=1e-3)
+
+
+def test_envelope_dilation_new_models_old_folders_and_fine_tuning(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "new")
+    new = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
+    assert new.config.envelope_dilation == 2
+    assert [block.depthwise.dilation[0] for block in new.envelope.blocks] == [1, 2, 4]
+    # a folder written before the option existed: undilated, as it was trained
+    config_path = tmp_path / "new" / "export" / "denoiser" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({k: v for k, v in config.items() if k != "envelope_dilation"}))
+    old = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
+    assert [block.depthwise.dilation[0] for block in old.envelope.blocks] == [1, 1, 1]
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "dilated", "--init-from",
+          tmp_path / "new" / "export", "--envelope-dilation", "3", "--learning-rate", "1e-7", "--ema-decay", "1.0")
+    dilated = NuWavePipeline.from_pretrained(tmp_path / "dilated" / "export").denoiser
+    assert [block.depthwise.dilation[0] for block in dilated.envelope.blocks] == [1, 3, 9]
+    kept = dilated.state_dict()
+    for name, tensor in old.state_dict().items():
+        torch.testing.assert_close(kept[name], tensor)

@@ -44,10 +44,10 @@ from nuwave.inference.options import DEFAULT_TEMPERATURE
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
 # The generated band's diagnostics (`nuwave.benchmark.metrics.band_diagnostics`, `band_correlation`): per-octave power
 # error in active frames, the band's level in pauses, LSD of active and pause frames, the output in digital
-# silence; for stereo suites the correlation of the band above the cutoff between the channels (`band_corr`),
-# and the reference's (`reference_band_corr`).
+# silence, the band's coherence with the reference's; for stereo suites the correlation of the band above the
+# cutoff between the channels (`band_corr`), and the reference's (`reference_band_corr`).
 DIAGNOSTICS = ("band_db_1", "band_db_2", "band_db_3", "pause_db", "lsd_active", "lsd_pause", "silence_dbfs",
-               "band_corr", "reference_band_corr")
+               "band_coherence", "band_corr", "reference_band_corr")
 # The shipped suites, found by name (`nuwave eval --suite speech`).
 SUITES = Path(__file__).resolve().parent / "suites"
 

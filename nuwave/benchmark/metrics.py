@@ -120,7 +120,10 @@ def band_diagnostics(prediction: torch.Tensor, reference: torch.Tensor, cutoff_h
       reference's, in dB (`10 log10(sum P_pred / sum P_ref)` over those frames and bins);
     - `pause_db`: the same for the whole band above the cutoff in pause frames;
     - `lsd_active`, `lsd_pause`: the LSD over active / pause frames;
-    - `silence_dbfs`: the output's RMS (dBFS, floored at -200) inside the reference's digital silence.
+    - `silence_dbfs`: the output's RMS (dBFS, floored at -200) inside the reference's digital silence;
+    - `band_coherence`: the correlation of the output's band above the cutoff with the reference's
+      (`band_correlation`): 1 for the reference's own waveform, near 0 for a band with its own phase, which at the
+      reference's power doubles the waveform error the missing band leaves (up to 3 dB of SNR under sinc's).
     Powers are clamped at the LSD's floor, as the LSD does, so a digitally silent reference frame counts as
     that floor.
     """
@@ -154,6 +157,8 @@ def band_diagnostics(prediction: torch.Tensor, reference: torch.Tensor, cutoff_h
     out["pause_db"] = ratio_db(pause, cutoff_hz, output_rate / 2)
     out["lsd_active"], out["lsd_pause"] = mean_over(active), mean_over(pause)
     out["silence_dbfs"] = torch.stack([silence_level(p, r, output_rate) for p, r in zip(prediction, reference)])
+    out["band_coherence"] = torch.stack([band_correlation(torch.stack([p, r]), cutoff_hz, output_rate)
+                                         for p, r in zip(prediction, reference)])
     return out
 
 
