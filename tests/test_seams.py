@@ -1,20 +1,42 @@
 """A long signal processed in chunks against the same signal processed whole: no seam at the boundaries."""
 
 import numpy as np
+import pytest
 import soundfile as sf
+import torch
 from scipy import signal
 
-from nuwave.inference.pipeline import load_pipeline
+from nuwave.inference.pipeline import NuWavePipeline, load_pipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
-from tests.conftest import tone_mix
+from nuwave.models.schedule import make_sampler
+from tests.conftest import tiny_denoiser, tone_mix
+
+
+@pytest.fixture(scope="module")
+def dilated_model_dir(tmp_path_factory):
+    """The tiny model with the shipped envelope predictor's shape: 3 blocks dilated 1, 2, 4 (about 230 ms of
+    context), their modulation random so that every block acts."""
+    model = tiny_denoiser()
+    rebuilt = type(model)(**{**{k: v for k, v in model.config.items() if not k.startswith("_")},
+                             "envelope_blocks": 3, "envelope_dilation": 2})
+    rebuilt.load_state_dict(model.state_dict(), strict=False)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        rebuilt.envelope.head.weight.normal_(0.0, 0.05)
+        for block in rebuilt.envelope.blocks:
+            block.modulation.weight.normal_(0.0, 0.05)
+    folder = tmp_path_factory.mktemp("model") / "dilated"
+    NuWavePipeline(denoiser=rebuilt.eval(), scheduler=make_sampler()).save_pretrained(folder)
+    return folder
 
 
 def high_band(audio: np.ndarray) -> np.ndarray:
     return signal.sosfiltfilt(signal.butter(8, 9000, "hp", fs=48000, output="sos"), audio)
 
 
-def test_chunked_output_matches_whole_output_at_every_boundary(tmp_path, tiny_model_dir):
-    pipe = load_pipeline(tiny_model_dir, "cpu")
+@pytest.mark.parametrize("model", ["tiny_model_dir", "dilated_model_dir"])
+def test_chunked_output_matches_whole_output_at_every_boundary(tmp_path, model, request):
+    pipe = load_pipeline(request.getfixturevalue(model), "cpu")
     sf.write(str(tmp_path / "in.wav"), tone_mix(16000, 12.0), 16000, subtype="FLOAT")
     common = {"subtype": "FLOAT", "num_inference_steps": 4, "seed": 3}
     upsample_file(pipe, tmp_path / "in.wav", tmp_path / "whole.wav", UpsampleSettings(chunk_seconds=20, **common))
