@@ -128,7 +128,8 @@ def plot_training(records: dict[int, dict], path: Path, title: str) -> None:
     val_loss = [(s, r["val/loss"]) for s, r in records.items() if "val/loss" in r]
     envelope = [(s, r["loss/envelope"]) for s, r in records.items() if "loss/envelope" in r]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    left.plot(*zip(*loss), lw=0.8, label="training: v-prediction MSE (per log interval)")
+    if loss:  # an envelope-only run (`--train-only envelope`) has none
+        left.plot(*zip(*loss), lw=0.8, label="training: v-prediction MSE (per log interval)")
     if envelope:
         left.plot(*zip(*envelope), lw=0.8, label="training: envelope error (bels)")
     if val_loss:

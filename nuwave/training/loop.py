@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import inspect
@@ -101,7 +102,6 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
                ) -> tuple[torch.utils.data.DataLoader, SegmentDataset]:
     """The training loader and the fixed validation segments: files indexed, split by file (`split.json`),
     decoded and resampled once into the run's cache."""
-    segment = round(config.segment_seconds * rate)
     sources = index_sources(config.data)
     train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
     cache = AudioCache(run_dir / "cache", rate, config.stereo)
@@ -111,19 +111,32 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
                 {"train": [s.path for s in train_sources], "validation": [s.path for s in val_sources]}, indent=1))
         train_files = prepare_files(train_sources, cache)
         val_files = prepare_files(val_sources or train_sources[:1], cache)
-    ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
-    augment = (config.silence_db, config.gain_db)
-    dataset = SegmentDataset(train_files, rate, segment, config.max_steps * per_step, config.seed, ranges, *augment,
-                             config.balance, config.pause_probability)
+    dataset = segments(config, train_files, rate, config.max_steps * per_step, config.seed)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers,
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
-    validation = SegmentDataset(val_files, rate, segment, config.validation_segments, config.seed + 1, ranges,
-                                *augment, config.balance, config.pause_probability)
-    return loader, validation
+    return loader, segments(config, val_files, rate, config.validation_segments, config.seed + 1)
+
+
+def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int) -> SegmentDataset:
+    """`count` segments of `files` drawn and degraded as `config` says: the training data (seed `config.seed`) or
+    the fixed validation segments (`config.seed + 1`)."""
+    ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
+    return SegmentDataset(files, rate, round(config.segment_seconds * rate), count, seed, ranges, config.silence_db,
+                          config.gain_db, config.balance, config.pause_probability)
+
+
+def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
+    """A run's fixed validation segments, rebuilt from its config (the split by file is a function of it) and
+    its cache, for comparing models on them after the run (`scripts/validate_models.py`)."""
+    sources = index_sources(config.data)
+    train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
+    files = prepare_files(val_sources or train_sources[:1], AudioCache(Path(config.run_dir) / "cache", rate,
+                                                                         config.stereo))
+    return segments(config, files, rate, config.validation_segments, config.seed + 1)
 
 
 def build_optimization(config: TrainConfig, denoiser, processes: int):
@@ -312,21 +325,30 @@ def validate(accelerator: Accelerator, denoiser, ema: EMAModel, scheduler, datas
     mine = list(range(accelerator.process_index, len(dataset), accelerator.num_processes))
     width = math.ceil(len(dataset) / accelerator.num_processes)
     values = torch.full((width, 2), float("nan"), device=accelerator.device)
-    rate = model.config.sample_rate
     for row, index in enumerate(mine):
-        item = dataset[index]
-        batch = {k: v[None].to(accelerator.device) for k, v in item.items()}
-        generator = torch.Generator().manual_seed(index)
-        fixed = torch.Generator().manual_seed(10_000 + index)
-        with accelerator.autocast():
-            loss = training_loss(model, scheduler, batch, fixed, config.train_only == "all")["loss"]
-        cutoff = float(item["bandwidth"]) * rate / 2
-        out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
-                   cutoff=cutoff, generator=generator).audios
-        lsd = lsd_split(torch.from_numpy(out), item["target"][0], 2 * cutoff, rate)["lsd"]
-        values[row] = torch.stack([loss.float(), lsd[0].to(values.device)])
+        loss, lsd = validation_values(pipe, dataset, index, config, accelerator.autocast)
+        values[row] = torch.tensor([loss, lsd], device=values.device)
     gathered = accelerator.gather(values)
     ema.restore(model.parameters())
     model.train()
     loss, lsd = np.nanmean(gathered[:, 0].cpu().numpy()), np.nanmean(gathered[:, 1].cpu().numpy())
     return {"val/loss": float(loss), "val/lsd": float(lsd)}
+
+
+@torch.no_grad()
+def validation_values(pipe: NuWavePipeline, dataset: SegmentDataset, index: int, config: TrainConfig,
+                      autocast=contextlib.nullcontext) -> tuple[float, float]:
+    """(loss, LSD) of validation segment `index`: the training loss (the parts `config.train_only` trains, under
+    `autocast`) at a fixed timestep and noise, and the LSD of a `config.validation_steps` sampling seeded by the
+    index."""
+    item = dataset[index]
+    batch = {k: v[None].to(pipe.device) for k, v in item.items()}
+    fixed = torch.Generator().manual_seed(10_000 + index)
+    with autocast():
+        loss = training_loss(pipe.denoiser, pipe.scheduler, batch, fixed, config.train_only == "all")["loss"]
+    rate = pipe.model_rate
+    cutoff = float(item["bandwidth"]) * rate / 2
+    out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,
+               cutoff=cutoff, generator=torch.Generator().manual_seed(index)).audios
+    lsd = lsd_split(torch.from_numpy(out), item["target"][0], 2 * cutoff, rate)["lsd"]
+    return float(loss), float(lsd[0])
