@@ -85,7 +85,7 @@ def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
                 audio, rate = sf.read(str(folder / path), start=start, frames=length, dtype="float32", always_2d=True)
                 path = excerpt_path(path, start)
                 (folder / path).parent.mkdir(parents=True, exist_ok=True)
-                sf.write(str(folder / path), audio, rate, subtype="PCM_24")
+                write_flac(folder / path, audio, rate)
             chosen.append(path)
             used += seconds
     return chosen
@@ -182,15 +182,21 @@ def build_sets(folder: Path) -> dict[str, Path]:
     return manifests
 
 
+def write_flac(path: Path, audio: np.ndarray, rate: int) -> None:
+    """`(T, C)` audio as a 24-bit FLAC, written under a partial name and renamed into place, so that a reader (a
+    benchmark running while the sets are rebuilt) or an interrupted run never meets a half-written file."""
+    partial = path.with_suffix(".part.flac")
+    sf.write(str(partial), audio, rate, subtype="PCM_24")
+    partial.replace(path)
+
+
 def _write(folder: Path, name: str, files: dict[str, tuple[np.ndarray, int]]) -> Path:
     target = folder / "benchmarks" / name
     target.mkdir(parents=True, exist_ok=True)
     lines = []
     for stem, (audio, rate) in files.items():
         path = target / f"{stem}.flac"
-        partial = path.with_suffix(".part.flac")
-        sf.write(str(partial), np.clip(audio.T, -1.0, 1.0), rate, subtype="PCM_24")
-        partial.replace(path)
+        write_flac(path, np.clip(audio.T, -1.0, 1.0), rate)
         lines.append(str(path.relative_to(folder)))
     manifest = folder / f"{name}_benchmark.txt"
     manifest.write_text("".join(line + "\n" for line in lines))
