@@ -302,3 +302,18 @@ def test_envelope_dilation_new_models_old_folders_and_fine_tuning(tmp_path, corp
     kept = dilated.state_dict()
     for name, tensor in old.state_dict().items():
         torch.testing.assert_close(kept[name], tensor)
+
+
+def test_a_run_s_validation_is_reproduced_after_it_from_its_config(tmp_path, corpus):
+    from nuwave.training.loop import validation_segments, validation_values
+
+    train("--data", corpus, *TINY, "--max-steps", "3", "--run-dir", tmp_path / "run")
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in logged if "val/lsd" in r][-1]  # the EMA weights at the last step: the export's
+    config = TrainConfig.load(tmp_path / "run" / "config.json")
+    pipe = NuWavePipeline.from_pretrained(tmp_path / "run" / "export")
+    pipe.set_progress_bar_config(disable=True)
+    dataset = validation_segments(config, pipe.model_rate)
+    values = np.array([validation_values(pipe, dataset, index, config) for index in range(len(dataset))])
+    assert values[:, 0].mean() == pytest.approx(last["val/loss"], rel=1e-5)
+    assert values[:, 1].mean() == pytest.approx(last["val/lsd"], rel=1e-5)
