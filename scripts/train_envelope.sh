@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The second stage of the shipped checkpoint `nuwave-base` (see its model card): the envelope predictor of the
-# first stage's model (`bash scripts/train_base.sh`, shipped at commit f40ca01) retrained alone, the diffusion
+# The last training run of the shipped checkpoint `nuwave-base` (run 3 of its model card): the envelope predictor
+# of run 2's model (`bash scripts/train_base.sh`, shipped at commit f40ca01) retrained alone, the diffusion
 # frozen, with dilated blocks (about 230 ms of context), a loss that also holds each band's power over the
 # segment, and the 0 A.D. voice actors beside the other speech.
 #   python scripts/prepare_data.py --out data    # the corpus first

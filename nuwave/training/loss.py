@@ -73,7 +73,7 @@ def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Ten
 
 def mean_power_log(log_power: torch.Tensor) -> torch.Tensor:
     """log10 of the mean over the last axis of `10 ** log_power`, computed stably: `(..., frames)` -> `(...)`."""
-    ln10 = 2.302585092994046
+    ln10 = math.log(10.0)
     return (torch.logsumexp(log_power * ln10, dim=-1) - math.log(log_power.shape[-1])) / ln10
 
 
