@@ -102,8 +102,7 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
                ) -> tuple[torch.utils.data.DataLoader, SegmentDataset]:
     """The training loader and the fixed validation segments: files indexed, split by file (`split.json`),
     decoded and resampled once into the run's cache."""
-    sources = index_sources(config.data)
-    train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
+    train_sources, val_sources = split_sources(config)
     cache = AudioCache(run_dir / "cache", rate, config.stereo)
     with accelerator.main_process_first():
         if accelerator.is_main_process:
@@ -121,6 +120,11 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
     return loader, segments(config, val_files, rate, config.validation_segments, config.seed + 1)
 
 
+def split_sources(config: TrainConfig) -> tuple[list, list]:
+    """The run's source files, split into training and validation by whole file (a function of the config)."""
+    return split_files(index_sources(config.data), config.validation_fraction, config.seed)
+
+
 def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int) -> SegmentDataset:
     """`count` segments of `files` drawn and degraded as `config` says: the training data (seed `config.seed`) or
     the fixed validation segments (`config.seed + 1`)."""
@@ -132,8 +136,7 @@ def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int)
 def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
     """A run's fixed validation segments, rebuilt from its config (the split by file is a function of it) and
     its cache, for comparing models on them after the run (`scripts/validate_models.py`)."""
-    sources = index_sources(config.data)
-    train_sources, val_sources = split_files(sources, config.validation_fraction, config.seed)
+    train_sources, val_sources = split_sources(config)
     files = prepare_files(val_sources or train_sources[:1], AudioCache(Path(config.run_dir) / "cache", rate,
                                                                          config.stereo))
     return segments(config, files, rate, config.validation_segments, config.seed + 1)
