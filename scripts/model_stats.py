@@ -6,8 +6,10 @@ CPU wall time of one evaluation on one second of audio.
     python scripts/model_stats.py --set channels=384 --set num_blocks=6
 
 MACs are counted by torch's FlopCounterMode over the matrix products and convolutions (FLOPs / 2); the STFT and
-inverse STFT (O(T log n_fft), well under 1% here) are not counted. A model with an envelope predictor runs it once
-per sampling (not per step); its cost is given apart and included in the implied real-time factor.
+inverse STFT (O(T log n_fft), well under 1% here) are not counted. An evaluation is timed as the sampler runs it:
+with the condition's share of the input projection computed once per sampling (`encode_condition`), as is the
+envelope of a model with an envelope predictor; their costs are given apart and included in the implied real-time
+factor.
 """
 
 from __future__ import annotations
@@ -46,42 +48,43 @@ def main() -> None:
     cond = torch.randn(1, 1, rate)
     band, timestep = torch.tensor([1 / 3]), torch.tensor([500])
     params = sum(p.numel() for p in denoiser.parameters())
-    with torch.no_grad():
-        with FlopCounterMode(display=False) as counter:
-            denoiser(noisy, cond, band, timestep)
-        macs = counter.get_total_flops() / 2
-        denoiser(noisy, cond, band, timestep)  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            denoiser(noisy, cond, band, timestep)
-            times.append(time.perf_counter() - start)
 
-    median = statistics.median(times)
-    envelope_macs = envelope_time = 0.0
-    if denoiser.envelope is not None:
+    def timed(function) -> tuple[float, float]:
+        """MACs and the median CPU wall time of `function()`."""
         with torch.no_grad():
             with FlopCounterMode(display=False) as counter:
-                denoiser.predict_envelope(cond, band)
-            envelope_macs = counter.get_total_flops() / 2
-            envelope_times = []
+                function()
+            function()  # warm-up
+            times = []
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                denoiser.predict_envelope(cond, band)
-                envelope_times.append(time.perf_counter() - start)
-        envelope_time = statistics.median(envelope_times)
+                function()
+                times.append(time.perf_counter() - start)
+        return counter.get_total_flops() / 2, statistics.median(times)
+
+    with torch.no_grad():
+        encoded = denoiser.encode_condition(cond)
+    macs, median = timed(lambda: denoiser(noisy, cond, band, timestep, encoded))
+    condition_macs, condition_time = timed(lambda: denoiser.encode_condition(cond))
+    envelope_macs = envelope_time = 0.0
+    if denoiser.envelope is not None:
+        envelope_macs, envelope_time = timed(lambda: denoiser.predict_envelope(cond, band))
     rows = [
         ["config", ", ".join(f"{k}={v}" for k, v in denoiser.config.items() if not k.startswith("_"))],
         ["parameters", f"{params:,}"],
         ["MACs per second of audio, one evaluation", f"{macs / 1e9:.3f} G"],
         ["CPU threads", torch.get_num_threads()],
         [f"CPU wall time, one evaluation on 1 s of audio (median of {args.repeats})", f"{median * 1000:.1f} ms"],
+        ["condition encoding, once per sampling: MACs per second of audio", f"{condition_macs / 1e9:.3f} G"],
+        [f"condition encoding, CPU wall time on 1 s of audio (median of {args.repeats})",
+         f"{condition_time * 1000:.1f} ms"],
     ]
     if denoiser.envelope is not None:
         rows += [["envelope predictor, once per sampling: MACs per second of audio", f"{envelope_macs / 1e9:.3f} G"],
                  [f"envelope predictor, CPU wall time on 1 s of audio (median of {args.repeats})",
                   f"{envelope_time * 1000:.1f} ms"]]
-    rows.append(["implied real-time factor at 8 steps (model only)", f"{8 * median + envelope_time:.3f}"])
+    implied = 8 * median + condition_time + envelope_time
+    rows.append(["implied real-time factor at 8 steps (model only)", f"{implied:.3f}"])
     print("\n".join(markdown_table(["quantity", "value"], rows)))
 
 

@@ -33,6 +33,29 @@ def test_batch_items_are_independent():
     torch.testing.assert_close(both[:1], first, rtol=1e-4, atol=1e-5)
 
 
+def test_encoded_condition_is_the_condition_share_of_one_projection():
+    """A sampler encodes the condition once: the result is the same as encoding it at each call, and both equal
+    the one input projection of the noisy and the condition's features together (up to rounding)."""
+    import torch.nn.functional as F
+
+    model = tiny_denoiser()
+    noisy, cond = torch.randn(2, 1, 3072), torch.randn(2, 1, 3072)  # whole hops: no padding
+    band, steps = torch.tensor([0.3, 0.6]), torch.tensor([100, 700])
+    with torch.no_grad():
+        encoded = model.encode_condition(cond)
+        assert torch.equal(model(noisy, cond, band, steps, encoded), model(noisy, cond, band, steps))
+        noisy_spec = model.spectrum(noisy)
+        cond_spec = model.spectrum(model.whiten(cond))
+        features = torch.cat([noisy_spec.real, noisy_spec.imag, cond_spec.real, cond_spec.imag,
+                              torch.log(cond_spec.abs().square() + 1e-6)], dim=1).transpose(1, 2)
+        whole = model.input_projection(features)
+        noisy_share = F.linear(features[..., : 2 * noisy_spec.shape[1]],
+                               model.input_projection.weight[:, : 2 * noisy_spec.shape[1]])
+    torch.testing.assert_close(noisy_share + encoded, whole, rtol=1e-5, atol=1e-5)
+    # The condition's share depends on the condition alone.
+    assert not torch.allclose(encoded, model.encode_condition(cond * 0.5))
+
+
 def test_bandwidth_and_noise_level_change_the_output():
     model = tiny_denoiser()
     noisy, cond = torch.randn(1, 1, 4096), torch.randn(1, 1, 4096)

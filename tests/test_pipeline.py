@@ -202,3 +202,14 @@ def test_top_leaves_nothing_above_it(tiny_pipeline):
     assert free_spectrum[freqs > 12500].sum() > 1e-3 * free_spectrum[(freqs > 8000) & (freqs < 12000)].sum()
     with pytest.raises(ValueError, match="above the cutoff"):
         tiny_pipeline(audio, 16000, top=7000.0)
+
+
+def test_the_condition_is_encoded_once_per_sampling(tiny_pipeline, monkeypatch):
+    """The condition's share of the denoiser's input is computed once, not at each of the sampler's steps."""
+    denoiser = tiny_pipeline.denoiser
+    calls = []
+    encode = denoiser.encode_condition
+    monkeypatch.setattr(denoiser, "encode_condition", lambda cond: calls.append(cond.shape) or encode(cond))
+    audio = tone_mix(16000, 0.5)
+    out = tiny_pipeline(audio, 16000, num_inference_steps=4, generator=torch.Generator().manual_seed(0))
+    assert calls == [(1, 1, 24000)] and out.model_evaluations == 4

@@ -261,11 +261,12 @@ class NuWavePipeline(DiffusionPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         sample = noise * self.scheduler.init_noise_sigma
         dtype = self.denoiser.dtype
+        encoded = self.denoiser.encode_condition(cond.to(dtype))  # the same at every step
         mean = None
         with self.progress_bar(total=len(self.scheduler.timesteps)) as bar:
             for index, timestep in enumerate(self.scheduler.timesteps):
                 model_input = self.scheduler.scale_model_input(sample, timestep)
-                prediction = self.denoiser(model_input.to(dtype), cond.to(dtype), band, timestep).float()
+                prediction = self.denoiser(model_input.to(dtype), cond.to(dtype), band, timestep, encoded).float()
                 if mean is None:
                     mean = predicted_sample(self.scheduler, prediction, model_input.float(), timestep)
                 sample = self.scheduler.step(prediction, timestep, sample).prev_sample

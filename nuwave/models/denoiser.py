@@ -109,7 +109,7 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         super().__init__()
         bins = n_fft // 2 + 1
         # Features per frame: real and imaginary parts of the noisy and the conditioning spectra, and the
-        # log-magnitude of the condition (its dynamic range is what the real and imaginary parts hide).
+        # log-magnitude of the condition (`forward`, `encode_condition`).
         self.input_projection = nn.Linear(5 * bins, channels)
         self.embedding = nn.Sequential(
             nn.Linear(2 * embedding_dim, embedding_dim), nn.SiLU(), nn.Linear(embedding_dim, embedding_dim), nn.SiLU()
@@ -225,29 +225,38 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         features = torch.cat([noise_level, band], dim=-1)
         return self.embedding(features.to(self.embedding[0].weight.dtype))
 
+    def encode_condition(self, cond: torch.Tensor) -> torch.Tensor:
+        """The condition's share of the input projection, `(B, 1, T)` -> `(B, frames, channels)` (bias included).
+
+        The input projection is linear in the per-frame features, so it splits into a part from the noisy sample
+        and a part from the condition; the latter is the same at every step of a sampling, which computes it
+        once (`forward`'s `encoded_condition`) instead of repeating the condition's tilt, STFT and projection."""
+        cond_spec = self._stft(self.whiten(self._padded(cond)[:, 0].float()))
+        # The log-magnitude of the condition: its dynamic range is what the real and imaginary parts hide.
+        features = torch.cat([cond_spec.real, cond_spec.imag, torch.log(cond_spec.abs().square() + 1e-6)],
+                             dim=1).transpose(1, 2)  # (B, frames, 3 * bins)
+        weight = self.input_projection.weight[:, 2 * cond_spec.shape[1]:]
+        return F.linear(features.to(weight.dtype), weight, self.input_projection.bias)
+
     def forward(
-        self, noisy: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor, timestep: torch.Tensor | float
+        self, noisy: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor, timestep: torch.Tensor | float,
+        encoded_condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """`encoded_condition`: `encode_condition(cond)`, when the caller has it (a sampler, once per sampling)."""
         batch, _, length = noisy.shape
-        noisy, cond = self._padded(noisy), self._padded(cond)
+        noisy = self._padded(noisy)
         padded = noisy.shape[-1]
         timestep = torch.as_tensor(timestep, device=noisy.device, dtype=torch.float32).reshape(-1).expand(batch)
         bandwidth = torch.as_tensor(bandwidth, device=noisy.device, dtype=torch.float32).reshape(-1).expand(batch)
         embedding = self.condition_embedding(timestep, bandwidth)
+        if encoded_condition is None:
+            encoded_condition = self.encode_condition(cond)
 
+        # Features per frame: the real and imaginary parts of the noisy spectrum, beside the condition's.
         noisy_spec = self._stft(noisy[:, 0].float())
-        cond_spec = self._stft(self.whiten(cond[:, 0].float()))
-        features = torch.cat(
-            [
-                noisy_spec.real,
-                noisy_spec.imag,
-                cond_spec.real,
-                cond_spec.imag,
-                torch.log(cond_spec.abs().square() + 1e-6),
-            ],
-            dim=1,
-        ).transpose(1, 2)  # (B, frames, 5 * bins)
-        hidden = self.input_projection(features.to(self.input_projection.weight.dtype))
+        features = torch.cat([noisy_spec.real, noisy_spec.imag], dim=1).transpose(1, 2)  # (B, frames, 2 * bins)
+        weight = self.input_projection.weight[:, : features.shape[-1]]
+        hidden = F.linear(features.to(weight.dtype), weight) + encoded_condition
         for block in self.blocks:
             hidden = block(hidden, embedding)
         shift, scale = self.final_modulation(embedding)[:, None, :].chunk(2, dim=-1)
