@@ -95,3 +95,21 @@ def test_the_command_takes_an_mp3s_cutoff_as_a_codecs(tmp_path, tiny_model_dir):
     assert "a codec's" not in run(tmp_path / "in.mp3", "--codec-cut", "no")
     assert "a codec's" not in run(tmp_path / "in.wav")
     assert "(detected, a codec's)" in run(tmp_path / "in.wav", "--codec-cut", "yes")
+
+
+def test_a_codec_cut_keeps_the_input_up_to_the_cutoff(tiny_pipeline):
+    """Under a rate's cutoff the resampler's transition band is handed over to the generated band; under a codec's
+    the decoded input is exact up to its cut and is kept there."""
+    noise = np.random.default_rng(1).standard_normal(48000).astype(np.float32) * 0.1
+    audio = lowpass(noise, 48000, 12000.0, "cheby1", 10)  # full level up to the cut
+    common = {"cutoff": 12000.0, "num_inference_steps": 2, "target_rate": 48000}
+    plain = tiny_pipeline(audio, 48000, generator=torch.Generator().manual_seed(0), **common).audios
+    cut = tiny_pipeline(audio, 48000, codec_cut=True, generator=torch.Generator().manual_seed(0), **common).audios
+    edge = (1 - MERGE_TRANSITION / 2) * 12000.0  # inside the rate's transition band
+
+    def error_db(output: np.ndarray) -> float:
+        return band_power_db(output - audio, 48000, edge - 150, 12000.0 - 150) - band_power_db(
+            audio, 48000, edge - 150, 12000.0 - 150)
+
+    assert error_db(cut) < -40  # the input itself
+    assert error_db(plain) > -20  # the generated band's share

@@ -14,6 +14,9 @@ MERGE_HOP = 512
 # The known band's top fraction (of the cutoff) that the merge hands over to the generated band: the resampler's
 # own transition band, where the input is already attenuated.
 MERGE_TRANSITION = 0.06
+# Under a lossy codec's cut there is no resampler's transition band: the decoded input is exact up to where its
+# content ends (the detected cutoff), and the generated band only begins there.
+CODEC_MERGE_TRANSITION = 0.0
 # Mirrored samples at each end of a tilted signal: the inverse tilt's impulse response is below 1e-5 by then.
 TILT_PAD = 2048
 
@@ -115,8 +118,10 @@ def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = MERG
     return 0.5 - 0.5 * torch.cos(torch.pi * ramp)
 
 
-def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
-    """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`."""
+def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor,
+                     transition: float = MERGE_TRANSITION) -> torch.Tensor:
+    """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`.
+    `transition`: the share of the band under the cutoff handed over gradually (`known_band_mask`)."""
     length = generated.shape[-1]
     window = torch.hann_window(MERGE_N_FFT, device=generated.device)
 
@@ -124,7 +129,7 @@ def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: tor
         return torch.stft(x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant",
                           return_complex=True)
 
-    mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1)[:, :, None]
+    mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1, transition)[:, :, None]
     spectrum = mask * stft(cond) + (1.0 - mask) * stft(generated)
     merged = torch.istft(spectrum, MERGE_N_FFT, MERGE_HOP, window=window, center=True, length=length)
     return merged[:, None, :]

@@ -14,7 +14,7 @@ from diffusers.utils import BaseOutput
 
 from nuwave import checkpoints
 from nuwave.audio.cutoff import top_slope as cutoff_top_slope
-from nuwave.audio.dsp import level_gain, merge_known_band, resample
+from nuwave.audio.dsp import CODEC_MERGE_TRANSITION, MERGE_TRANSITION, level_gain, merge_known_band, resample
 from nuwave.inference.options import (
     CHANNEL_MODES,
     DEFAULT_CHANNEL_MODE,
@@ -163,7 +163,9 @@ class NuWavePipeline(DiffusionPipeline):
                 content: the band the codec removed continues the input's spectrum, so the generated band stays,
                 frame by frame, at or under the continuation of the input's top
                 (`nuwave.models.envelope.continuation_ceiling`); where the recording's own content was already
-                fading out under the cut, the generated band fades on instead of starting afresh.
+                fading out under the cut, the generated band fades on instead of starting afresh. The input is kept
+                up to the cutoff itself (a rate's cutoff hands the resampler's transition band under it over to the
+                generated band; `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`).
             top_slope: with `codec_cut`, the long-term slope of the input's top in dB per kHz
                 (`nuwave.audio.cutoff.top_slope`) of the whole recording, when `audio` is a chunk of it (default:
                 each item's own).
@@ -217,7 +219,8 @@ class NuWavePipeline(DiffusionPipeline):
                                   callback_on_step_end_tensor_inputs)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
-                result = merge_known_band(result, cond, band)
+                transition = CODEC_MERGE_TRANSITION if codec_cut else MERGE_TRANSITION
+                result = merge_known_band(result, cond, band, transition)
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
         if as_mid_side:
