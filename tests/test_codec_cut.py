@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from nuwave import cli
 from nuwave.audio.cutoff import TOP_HZ, top_slope
 from nuwave.audio.degrade import lowpass
-from nuwave.audio.dsp import MERGE_TRANSITION
+from nuwave.audio.dsp import MERGE_TRANSITION, RESAMPLER_TRANSITION
 from nuwave.inference.pipeline import load_pipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
 from nuwave.models.envelope import band_edges, continuation_ceiling
@@ -35,7 +35,7 @@ def test_continuation_ceiling_continues_the_edge_level_at_the_slope():
     ceiling = continuation_ceiling(power, torch.tensor([0.5]), bands, rate, torch.tensor([-6.0]))
     edges = band_edges(bins, bands).float()
     centres = ((edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * rate / 2).numpy()
-    start = 0.5 * (1 - MERGE_TRANSITION) * rate / 2 - TOP_HZ / 2
+    start = 0.5 * (1 - RESAMPLER_TRANSITION) * rate / 2 - TOP_HZ / 2
     expected = -0.6 * np.clip(centres - start, 0, None) / 1000  # bels
     np.testing.assert_allclose(ceiling[0, :, 0].numpy(), expected, atol=1e-5)
     np.testing.assert_allclose((ceiling[0, :, 1] - ceiling[0, :, 0]).numpy(), 2.0, atol=1e-5)
@@ -105,11 +105,10 @@ def test_a_codec_cut_keeps_the_input_up_to_the_cutoff(tiny_pipeline):
     common = {"cutoff": 12000.0, "num_inference_steps": 2, "target_rate": 48000}
     plain = tiny_pipeline(audio, 48000, generator=torch.Generator().manual_seed(0), **common).audios
     cut = tiny_pipeline(audio, 48000, codec_cut=True, generator=torch.Generator().manual_seed(0), **common).audios
-    edge = (1 - MERGE_TRANSITION / 2) * 12000.0  # inside the rate's transition band
+    low, high = (1 - 0.8 * MERGE_TRANSITION) * 12000.0, 12000.0 - 20  # inside the rate's transition band
 
     def error_db(output: np.ndarray) -> float:
-        return band_power_db(output - audio, 48000, edge - 150, 12000.0 - 150) - band_power_db(
-            audio, 48000, edge - 150, 12000.0 - 150)
+        return band_power_db(output - audio, 48000, low, high) - band_power_db(audio, 48000, low, high)
 
-    assert error_db(cut) < -40  # the input itself
-    assert error_db(plain) > -20  # the generated band's share
+    assert error_db(cut) < -20  # the input itself
+    assert error_db(plain) > -10  # the generated band's share

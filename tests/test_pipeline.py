@@ -213,3 +213,26 @@ def test_the_condition_is_encoded_once_per_sampling(tiny_pipeline, monkeypatch):
     audio = tone_mix(16000, 0.5)
     out = tiny_pipeline(audio, 16000, num_inference_steps=4, generator=torch.Generator().manual_seed(0))
     assert calls == [(1, 1, 24000)] and out.model_evaluations == 4
+
+
+def test_the_known_band_is_the_input_up_to_its_top_percents(tiny_pipeline):
+    """The model's condition is resampled by soxr as in training (flat to 93% of the input's Nyquist frequency);
+    the band kept from the input is resampled sharply (`resample_sharp`), so its top is not lost."""
+    from nuwave.audio.dsp import resample, resample_sharp
+
+    def level_db(audio, rate, low, high):
+        spectrum = np.abs(np.fft.rfft(audio)) ** 2
+        freqs = np.fft.rfftfreq(audio.size, 1 / rate)
+        return 10 * np.log10(spectrum[(freqs >= low) & (freqs < high)].mean())
+
+    noise = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1  # 2 s at 16 kHz, white
+
+    def top_db(audio):  # the level of 7.5-7.75 kHz against 1-6 kHz
+        return level_db(audio, 48000, 7500, 7750) - level_db(audio, 48000, 1000, 6000)
+
+    assert top_db(resample(noise, 16000, 48000)) < -3
+    assert abs(top_db(resample_sharp(noise, 16000, 48000))) < 0.5
+    out = tiny_pipeline(noise, 16000, num_inference_steps=2, generator=torch.Generator().manual_seed(0)).audios
+    assert abs(top_db(out)) < 0.5
+    assert resample_sharp(noise, 16000, 44100).shape == (88200,)
+    np.testing.assert_allclose(resample_sharp(noise, 16000, 16000, 100), noise[:100])

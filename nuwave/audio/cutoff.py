@@ -104,24 +104,24 @@ def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
     return accumulator.cutoff(sample_rate)
 
 
-# The input's top, where a lossy codec cut it: the `TOP_HZ` under the cutoff (less the merge's transition band,
-# `nuwave.audio.dsp.MERGE_TRANSITION`), and the `TOP_HZ` under that for its slope.
+# The input's top, where a lossy codec cut it: the `TOP_HZ` under the cutoff (less the resampler's transition band,
+# `nuwave.audio.dsp.RESAMPLER_TRANSITION`), and the `TOP_HZ` under that for its slope.
 TOP_HZ = 1500.0
 
 
 def top_end(cutoff_hz):
-    """Where the input's trusted top ends: the cutoff less the merge's transition band (in the cutoff's unit, Hz or
-    a fraction of the Nyquist frequency; a float or a tensor)."""
-    from nuwave.audio.dsp import MERGE_TRANSITION
+    """Where the input's trusted top ends: the cutoff less the resampler's transition band (in the cutoff's unit, Hz
+    or a fraction of the Nyquist frequency; a float or a tensor)."""
+    from nuwave.audio.dsp import RESAMPLER_TRANSITION
 
-    return (1.0 - MERGE_TRANSITION) * cutoff_hz
+    return (1.0 - RESAMPLER_TRANSITION) * cutoff_hz
 
 
 def top_slope(power: np.ndarray, sample_rate: float, cutoff_hz: float) -> float:
     """The long-term slope of the top of a spectrum, in dB per kHz, never rising (at most 0).
 
     power: `(bins,)` mean power from 0 Hz to the Nyquist frequency of `sample_rate`. The slope is the level of the
-    `TOP_HZ` just under the cutoff (less the merge's transition band) against the level of the `TOP_HZ` under
+    `TOP_HZ` just under the cutoff (less the resampler's transition band) against the level of the `TOP_HZ` under
     that, over their distance. 0 when either band holds no bin or no power."""
     freqs = np.linspace(0.0, sample_rate / 2, power.shape[-1])
     top = top_end(cutoff_hz)

@@ -14,7 +14,14 @@ from diffusers.utils import BaseOutput
 
 from nuwave import checkpoints
 from nuwave.audio.cutoff import top_slope as cutoff_top_slope
-from nuwave.audio.dsp import CODEC_MERGE_TRANSITION, MERGE_TRANSITION, level_gain, merge_known_band, resample
+from nuwave.audio.dsp import (
+    CODEC_MERGE_TRANSITION,
+    MERGE_TRANSITION,
+    level_gain,
+    merge_known_band,
+    resample,
+    resample_sharp,
+)
 from nuwave.inference.options import (
     CHANNEL_MODES,
     DEFAULT_CHANNEL_MODE,
@@ -164,8 +171,9 @@ class NuWavePipeline(DiffusionPipeline):
                 frame by frame, at or under the continuation of the input's top
                 (`nuwave.models.envelope.continuation_ceiling`); where the recording's own content was already
                 fading out under the cut, the generated band fades on instead of starting afresh. The input is kept
-                up to the cutoff itself (a rate's cutoff hands the resampler's transition band under it over to the
-                generated band; `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`).
+                up to the cutoff itself (a rate's cutoff hands the top 1% under it, where even the known band's
+                sharp resampler attenuates the input, over to the generated band;
+                `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`).
             top_slope: with `codec_cut`, the long-term slope of the input's top in dB per kHz
                 (`nuwave.audio.cutoff.top_slope`) of the whole recording, when `audio` is a chunk of it (default:
                 each item's own).
@@ -219,8 +227,11 @@ class NuWavePipeline(DiffusionPipeline):
                                   callback_on_step_end_tensor_inputs)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
+                # The known band from a sharper resampling than the condition's (`resample_sharp`).
+                known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
+                known = known.reshape(num_items * channels, 1, model_length).to(self.device)
                 transition = CODEC_MERGE_TRANSITION if codec_cut else MERGE_TRANSITION
-                result = merge_known_band(result, cond, band, transition)
+                result = merge_known_band(result, known, band, transition)
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
         if as_mid_side:

@@ -108,7 +108,7 @@ def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth:
 def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, bands: int, sample_rate: float,
                          slope_db_per_khz: torch.Tensor) -> torch.Tensor:
     """Per frame, the log10 band power that continues the input's top into the band above its cutoff: the mean
-    power of the input's `TOP_HZ` just under the cutoff (less the merge's transition band), falling at the given
+    power of the input's `TOP_HZ` just under the cutoff (less the resampler's transition band), falling at the given
     slope from the middle of that band on. For an input whose cutoff is a lossy codec's, the band the codec
     removed goes on from where the input stops; no band is generated above that.
 
