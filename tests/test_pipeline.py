@@ -180,13 +180,14 @@ def test_temperature_zero_is_the_one_step_mean_and_blends_linearly_to_the_sample
 
     def run(steps, temperature):
         return tiny_pipeline(audio, 16000, num_inference_steps=steps, temperature=temperature,
-                             generator=seeded(3)).audios
+                             generator=seeded(3), keep_known_band=False).audios
 
     mean, sample, half = run(6, 0.0), run(6, 1.0), run(6, 0.5)
     # The x0 estimate at the first, pure-noise step is what a one-step sampler returns.
     np.testing.assert_allclose(mean, run(1, 1.0), atol=1e-5)
     assert not np.allclose(mean, sample, atol=1e-3)
-    # Everything after the blend (untilting, merging the known band, resampling) is linear.
+    # Everything after the blend (untilting, resampling) is linear; the merge is not (it hands the input's top over
+    # where the input is attenuated), so it is left out here.
     np.testing.assert_allclose(half, mean + 0.5 * (sample - mean), atol=1e-5)
 
 
@@ -236,3 +237,28 @@ def test_the_known_band_is_the_input_up_to_its_top_percents(tiny_pipeline):
     assert abs(top_db(out)) < 0.5
     assert resample_sharp(noise, 16000, 44100).shape == (88200,)
     np.testing.assert_allclose(resample_sharp(noise, 16000, 16000, 100), noise[:100])
+
+
+def test_the_merge_hands_over_an_attenuated_top_and_keeps_an_intact_one():
+    """Under a rate's cutoff, the resampler's transition band is the input's where the input is intact, and the
+    generated signal's where the input lies far under it (a gentle low-pass, soxr's roll-off)."""
+    from nuwave.audio.dsp import RESAMPLER_TRANSITION, merge_known_band
+
+    rng = np.random.default_rng(0)
+    other, noise = (torch.from_numpy(rng.standard_normal((1, 1, 48000)).astype(np.float32)) for _ in range(2))
+    generated = other + 0.3 * noise  # the model's estimate of the band: close to the input where it is intact
+    band = torch.tensor([0.5])  # 12 kHz at 48 kHz
+
+    def share_db(output, source, low=11200.0, high=11800.0):  # the error against `source` in the band
+        spectrum = lambda x: np.abs(np.fft.rfft(x.numpy().ravel())) ** 2  # noqa: E731
+        freqs = np.fft.rfftfreq(48000, 1 / 48000)
+        inside = (freqs >= low) & (freqs < high)
+        return 10 * np.log10(spectrum(output - source)[inside].sum() / spectrum(source)[inside].sum())
+
+    intact = merge_known_band(generated, other, band, 0.01, RESAMPLER_TRANSITION)
+    faint = merge_known_band(generated, 0.05 * other, band, 0.01, RESAMPLER_TRANSITION)
+    assert share_db(intact, other) < -30  # kept
+    # handed over as the resampler's transition band (the input's share fading out from 94% of the cutoff)
+    assert share_db(faint, merge_known_band(generated, 0.05 * other, band, RESAMPLER_TRANSITION)) < -30
+    assert share_db(faint, other) > -10
+    assert share_db(faint, 0.05 * other, 2000.0, 10000.0) < -30  # the band under the transition is always kept

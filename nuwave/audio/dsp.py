@@ -21,6 +21,9 @@ MERGE_TRANSITION = 0.01
 # Under a lossy codec's cut there is no resampler's transition band: the decoded input is exact up to where its
 # content ends (the detected cutoff), and the generated band only begins there.
 CODEC_MERGE_TRANSITION = 0.0
+# In the resampler's transition band under a rate's cutoff, the input is handed over where it lies this far under
+# the generated signal (`merge_known_band`).
+ATTENUATED_DB = 6.0
 # Mirrored samples at each end of a tilted signal: the inverse tilt's impulse response is below 1e-5 by then.
 TILT_PAD = 2048
 
@@ -153,9 +156,13 @@ def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = MERG
 
 
 def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor,
-                     transition: float = MERGE_TRANSITION) -> torch.Tensor:
+                     transition: float = MERGE_TRANSITION, attenuated: float | None = None) -> torch.Tensor:
     """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`.
-    `transition`: the share of the band under the cutoff handed over gradually (`known_band_mask`)."""
+
+    `transition`: the share of the band under the cutoff handed over gradually (`known_band_mask`). `attenuated`: a
+    wider share, handed over wherever the input lies more than `ATTENUATED_DB` under the generated signal (an
+    input whose own low-pass was gentle, or whose resampler was soxr's, is attenuated there; an input whose content
+    reaches its cutoff is kept); the STFT bin by bin, frame by frame."""
     length = generated.shape[-1]
     window = torch.hann_window(MERGE_N_FFT, device=generated.device)
 
@@ -163,7 +170,12 @@ def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: tor
         return torch.stft(x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant",
                           return_complex=True)
 
+    known, new = stft(cond), stft(generated)
     mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1, transition)[:, :, None]
-    spectrum = mask * stft(cond) + (1.0 - mask) * stft(generated)
+    if attenuated is not None:
+        wide = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1, attenuated)[:, :, None]
+        faint = known.abs().square() < 10 ** (-ATTENUATED_DB / 10) * new.abs().square()
+        mask = torch.where(faint, torch.minimum(mask, wide), mask)
+    spectrum = mask * known + (1.0 - mask) * new
     merged = torch.istft(spectrum, MERGE_N_FFT, MERGE_HOP, window=window, center=True, length=length)
     return merged[:, None, :]

@@ -17,6 +17,7 @@ from nuwave.audio.cutoff import top_slope as cutoff_top_slope
 from nuwave.audio.dsp import (
     CODEC_MERGE_TRANSITION,
     MERGE_TRANSITION,
+    RESAMPLER_TRANSITION,
     level_gain,
     merge_known_band,
     resample,
@@ -231,7 +232,8 @@ class NuWavePipeline(DiffusionPipeline):
                 known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
                 known = known.reshape(num_items * channels, 1, model_length).to(self.device)
                 transition = CODEC_MERGE_TRANSITION if codec_cut else MERGE_TRANSITION
-                result = merge_known_band(result, known, band, transition)
+                result = merge_known_band(result, known, band, transition,
+                                          None if codec_cut else RESAMPLER_TRANSITION)
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
         if as_mid_side:
