@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The last training run of the shipped checkpoint `nuwave-base` (run 3 of its model card): the envelope predictor
-# of run 2's model (`bash scripts/train_base.sh`, shipped at commit f40ca01) retrained alone, the diffusion
-# frozen, with dilated blocks (about 230 ms of context), a loss that also holds each band's power over the
-# segment, and the 0 A.D. voice actors beside the other speech.
+# Run 3 of the shipped checkpoint `nuwave-base` (its model card; run 4 is scripts/train_envelope_shares.sh): the
+# envelope predictor of run 2's model (`bash scripts/train_base.sh`, shipped at commit f40ca01) retrained alone,
+# the diffusion frozen, with dilated blocks (about 230 ms of context), a loss that also holds each band's power
+# over the segment, and the 0 A.D. voice actors beside the other speech.
 #   python scripts/prepare_data.py --out data    # the corpus first
 #   bash scripts/train_envelope.sh               # add --resume to continue a stopped run
 # Speech comes as three equal shares (lossless voices; the 0 A.D. voices; the Tux Paint voices) beside music.
