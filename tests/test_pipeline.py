@@ -262,3 +262,15 @@ def test_the_merge_hands_over_an_attenuated_top_and_keeps_an_intact_one():
     assert share_db(faint, merge_known_band(generated, 0.05 * other, band, RESAMPLER_TRANSITION)) < -30
     assert share_db(faint, other) > -10
     assert share_db(faint, 0.05 * other, 2000.0, 10000.0) < -30  # the band under the transition is always kept
+
+
+def test_the_sharp_resampler_keeps_odd_rates_exact():
+    """An odd rate is resampled at its exact ratio (no drift of the known band against the generated one)."""
+    from nuwave.audio.dsp import resample_sharp
+
+    t = np.arange(7999 * 2) / 7999
+    tone = np.sin(2 * np.pi * 1000.0 * t).astype(np.float32)
+    out = resample_sharp(tone, 7999, 48000)
+    assert out.shape == (96000,)
+    expected = np.sin(2 * np.pi * 1000.0 * np.arange(96000) / 48000)
+    np.testing.assert_allclose(out[4000:-4000], expected[4000:-4000], atol=1e-3)

@@ -3,6 +3,7 @@ functions."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -76,22 +77,34 @@ def resample_sharp(audio: np.ndarray, input_rate: int, output_rate: int, length:
     """`resample` with a steeper filter (scipy's polyphase resampler, `SHARP_ZERO_CROSSINGS`): the band that is
     kept from the input, up to its Nyquist frequency, loses only its top 2.5% (soxr's loses 7%, which is right for
     the model's condition, resampled as in training, but not for the known band of the output). `(..., T)`;
-    exactly `length` samples (default `round(T * output_rate / input_rate)`)."""
+    exactly `length` samples (default `round(T * output_rate / input_rate)`); the exact ratio of integer rates."""
     from fractions import Fraction
 
-    from scipy.signal import firwin, resample_poly
+    from scipy.signal import resample_poly
 
     audio = np.asarray(audio, dtype=np.float32)
     if length is None:
         length = round(audio.shape[-1] * output_rate / input_rate)
     if input_rate == output_rate:
         return fit_length(audio, length)
-    ratio = Fraction(output_rate / input_rate).limit_denominator(1000)  # 48000 / 44100 -> 160 / 147
-    up, down = ratio.numerator, ratio.denominator
+    if float(input_rate).is_integer() and float(output_rate).is_integer():
+        ratio = Fraction(int(output_rate), int(input_rate))
+    else:
+        ratio = Fraction(output_rate / input_rate).limit_denominator(1000)
+    taps = _sharp_filter(ratio.numerator, ratio.denominator)
+    out = resample_poly(audio.astype(np.float64), ratio.numerator, ratio.denominator, axis=-1, window=taps)
+    return fit_length(out.astype(np.float32), length)  # resample_poly scales the taps by `up` itself
+
+
+@functools.lru_cache(maxsize=4)
+def _sharp_filter(up: int, down: int) -> np.ndarray:
+    """`resample_sharp`'s taps for one ratio (designed once: chunks of a file share them)."""
+    from scipy.signal import firwin
+
     taps = firwin(2 * SHARP_ZERO_CROSSINGS * max(up, down) + 1, 1.0 / max(up, down),
                   window=("kaiser", SHARP_KAISER_BETA))
-    out = resample_poly(audio.astype(np.float64), up, down, axis=-1, window=taps)  # scales by `up` itself
-    return fit_length(out.astype(np.float32), length)
+    taps.setflags(write=False)
+    return taps
 
 
 def coloured_noise(white: np.ndarray, sample_rate: float, slope: float, top_hz: float, rms: float) -> np.ndarray:
