@@ -47,3 +47,17 @@ def tiny_model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model") / "tiny"
     NuWavePipeline(denoiser=tiny_denoiser(), scheduler=make_sampler()).save_pretrained(folder)
     return folder
+
+
+def band_power_db(audio: np.ndarray, rate: int, low: float, high: float) -> float:
+    """The mean power (dB) of `(T,)` audio's spectrum in `[low, high)` Hz."""
+    audio = np.asarray(audio).ravel()
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    freqs = np.fft.rfftfreq(audio.size, 1 / rate)
+    return 10 * np.log10(spectrum[(freqs >= low) & (freqs < high)].mean() + 1e-30)
+
+
+def band_error_db(output: np.ndarray, source: np.ndarray, rate: int, low: float, high: float) -> float:
+    """How far `output` differs from `source` in `[low, high)` Hz, in dB against `source`'s power there."""
+    output, source = np.asarray(output), np.asarray(source)
+    return band_power_db(output - source, rate, low, high) - band_power_db(source, rate, low, high)

@@ -14,6 +14,7 @@ from nuwave.audio.dsp import MERGE_TRANSITION, RESAMPLER_TRANSITION
 from nuwave.inference.pipeline import load_pipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
 from nuwave.models.envelope import band_edges, continuation_ceiling
+from tests.conftest import band_error_db, band_power_db
 
 
 def spectrum_with_slope(db_per_khz: float, rate: float = 48000.0, bins: int = 2049) -> np.ndarray:
@@ -39,12 +40,6 @@ def test_continuation_ceiling_continues_the_edge_level_at_the_slope():
     expected = -0.6 * np.clip(centres - start, 0, None) / 1000  # bels
     np.testing.assert_allclose(ceiling[0, :, 0].numpy(), expected, atol=1e-5)
     np.testing.assert_allclose((ceiling[0, :, 1] - ceiling[0, :, 0]).numpy(), 2.0, atol=1e-5)
-
-
-def band_power_db(audio: np.ndarray, rate: int, low: float, high: float) -> float:
-    spectrum = np.abs(np.fft.rfft(audio)) ** 2
-    freqs = np.fft.rfftfreq(audio.size, 1 / rate)
-    return 10 * np.log10(spectrum[(freqs >= low) & (freqs < high)].mean() + 1e-30)
 
 
 def fading_input(rate: int = 48000, seconds: float = 1.0) -> np.ndarray:
@@ -106,9 +101,5 @@ def test_a_codec_cut_keeps_the_input_up_to_the_cutoff(tiny_pipeline):
     plain = tiny_pipeline(audio, 48000, generator=torch.Generator().manual_seed(0), **common).audios
     cut = tiny_pipeline(audio, 48000, codec_cut=True, generator=torch.Generator().manual_seed(0), **common).audios
     low, high = (1 - 0.8 * MERGE_TRANSITION) * 12000.0, 12000.0 - 20  # inside the rate's transition band
-
-    def error_db(output: np.ndarray) -> float:
-        return band_power_db(output - audio, 48000, low, high) - band_power_db(audio, 48000, low, high)
-
-    assert error_db(cut) < -20  # the input itself
-    assert error_db(plain) > -10  # the generated band's share
+    assert band_error_db(cut, audio, 48000, low, high) < -20  # the input itself
+    assert band_error_db(plain, audio, 48000, low, high) > -10  # the generated band's share

@@ -4,7 +4,7 @@ import torch
 
 from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models.schedule import SAMPLERS, make_sampler
-from tests.conftest import tone_mix
+from tests.conftest import band_error_db, band_power_db, tone_mix
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -221,15 +221,10 @@ def test_the_known_band_is_the_input_up_to_its_top_percents(tiny_pipeline):
     the band kept from the input is resampled sharply (`resample_sharp`), so its top is not lost."""
     from nuwave.audio.dsp import resample, resample_sharp
 
-    def level_db(audio, rate, low, high):
-        spectrum = np.abs(np.fft.rfft(audio)) ** 2
-        freqs = np.fft.rfftfreq(audio.size, 1 / rate)
-        return 10 * np.log10(spectrum[(freqs >= low) & (freqs < high)].mean())
-
     noise = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1  # 2 s at 16 kHz, white
 
     def top_db(audio):  # the level of 7.5-7.75 kHz against 1-6 kHz
-        return level_db(audio, 48000, 7500, 7750) - level_db(audio, 48000, 1000, 6000)
+        return band_power_db(audio, 48000, 7500, 7750) - band_power_db(audio, 48000, 1000, 6000)
 
     assert top_db(resample(noise, 16000, 48000)) < -3
     assert abs(top_db(resample_sharp(noise, 16000, 48000))) < 0.5
@@ -250,10 +245,7 @@ def test_the_merge_hands_over_an_attenuated_top_and_keeps_an_intact_one():
     band = torch.tensor([0.5])  # 12 kHz at 48 kHz
 
     def share_db(output, source, low=11200.0, high=11800.0):  # the error against `source` in the band
-        spectrum = lambda x: np.abs(np.fft.rfft(x.numpy().ravel())) ** 2  # noqa: E731
-        freqs = np.fft.rfftfreq(48000, 1 / 48000)
-        inside = (freqs >= low) & (freqs < high)
-        return 10 * np.log10(spectrum(output - source)[inside].sum() / spectrum(source)[inside].sum())
+        return band_error_db(output.numpy(), source.numpy(), 48000, low, high)
 
     intact = merge_known_band(generated, other, band, 0.01, RESAMPLER_TRANSITION)
     faint = merge_known_band(generated, 0.05 * other, band, 0.01, RESAMPLER_TRANSITION)
