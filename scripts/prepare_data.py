@@ -41,7 +41,8 @@ def main() -> None:
 
 
 def summary(folder: Path) -> None:
-    """A Markdown table per source package: kind, licence, files and minutes per split, bandwidth, benchmark."""
+    """A Markdown table per source package: kind, licence, files and minutes per split, bandwidth (the cutoff),
+    content top, trusted band, benchmark files."""
     entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
     benchmark = {kind: (folder / f"{kind}_benchmark.txt").read_text().split() for kind in ("speech", "music")}
     rows = []
@@ -54,9 +55,10 @@ def summary(folder: Path) -> None:
                      f"{sum(e['seconds'] for e in split['train']) / 60:.1f}", len(split["test"]),
                      f"{sum(e['seconds'] for e in split['test']) / 60:.1f}",
                      f"{np.median([e['bandwidth_hz'] for e in mine]) / 1000:.1f}",
+                     f"{np.median([e.get('content_hz', e['bandwidth_hz']) for e in mine]) / 1000:.1f}",
                      f"{np.median([e['trusted_hz'] for e in mine]) / 1000:.1f}", chosen])
     header = ["package", "kind", "licence", "train files", "train min", "test files", "test min",
-              "median bandwidth (kHz)", "trusted to (kHz)", "benchmark files"]
+              "median bandwidth (kHz)", "median content top (kHz)", "trusted to (kHz)", "benchmark files"]
     print("\n".join(markdown_table(header, rows)))
 
 

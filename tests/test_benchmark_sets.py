@@ -70,3 +70,22 @@ def test_room_tone_and_top_cut_files(tmp_path, monkeypatch):
     spectrum = np.abs(np.fft.rfft(cut)) ** 2
     freqs = np.fft.rfftfreq(cut.size, 1 / PAUSE_RATE)
     assert spectrum[freqs > TOP_CUT_HZ + 500].sum() < 1e-6 * spectrum.sum()
+
+
+def test_references_must_reach_the_band_they_measure(tmp_path):
+    fake_corpus(tmp_path)
+    manifest = tmp_path / "manifest.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    # speech0 ends at 14 kHz by a gentle roll-off (no cliff: its cutoff is the Nyquist frequency); speech1 has an
+    # older manifest line without a content top, and a cliff at 17 kHz.
+    entries[0]["content_hz"] = 14000.0
+    entries[1]["bandwidth_hz"] = 17000.0
+    for entry in entries[2:]:
+        entry["content_hz"] = entry["bandwidth_hz"]
+    manifest.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    build_sets(tmp_path)
+    speech = (tmp_path / "speech_benchmark.txt").read_text().split()
+    assert "audio/speech0.flac" not in speech and "audio/speech1.flac" not in speech
+    assert "audio/speech2.flac" in speech and "audio/lossy.flac" not in speech
+    # four worthy utterances are left: one speech-pauses file, made of them
+    assert len((tmp_path / "speech_pauses_benchmark.txt").read_text().split()) == 1

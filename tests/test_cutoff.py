@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from nuwave.audio.cutoff import detect_cutoff
+from nuwave.audio.cutoff import SpectrumAccumulator, detect_cutoff
 from nuwave.audio.dsp import resample
 
 
@@ -52,3 +52,32 @@ def test_block_size_does_not_matter_and_silence_is_full_band():
     audio = resample(noise(48000), 48000, 22050)
     assert detect_cutoff(blocks(audio, 1000), 22050) == detect_cutoff(blocks(audio, 50000), 22050)
     assert detect_cutoff(blocks(np.zeros(48000, np.float32)), 48000) == 24000
+
+
+def measured(audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """(cutoff, content top) of `audio`."""
+    accumulator = SpectrumAccumulator()
+    for block in blocks(audio):
+        accumulator.update(block)
+    return accumulator.cutoff(sample_rate), accumulator.content_top(sample_rate)
+
+
+def test_content_top_finds_a_gentle_roll_off_the_cutoff_misses():
+    # A third-order low-pass at 3 kHz, run forward and back (36 dB per octave), over a noise floor 90 dB down:
+    # no cliff, but nothing within 70 dB of the peak above about 11.5 kHz.
+    rng = np.random.default_rng(0)
+    rolled = signal.sosfiltfilt(signal.butter(3, 3000, fs=44100, output="sos"), 0.1 * rng.standard_normal(4 * 44100))
+    audio = (rolled + 0.1 * 10 ** (-90 / 20) * rng.standard_normal(rolled.size)).astype(np.float32)
+    cutoff, top = measured(audio, 44100)
+    assert cutoff == 22050
+    assert 8000 <= top <= 12500
+
+
+def test_content_top_of_full_band_and_cut_audio():
+    assert measured(noise(48000), 48000) == (24000, 24000)
+    sos = signal.cheby1(8, 0.05, 16000, fs=44100, output="sos")
+    cutoff, top = measured(signal.sosfiltfilt(sos, noise(44100)).astype(np.float32), 44100)
+    assert top <= cutoff and top >= 0.9 * 16000
+    silence = SpectrumAccumulator()
+    silence.update(np.zeros((1, 48000), np.float32))
+    assert silence.content_top(48000) == 24000

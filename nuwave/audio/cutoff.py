@@ -15,6 +15,12 @@ Method (documented for users in the README):
    The reported cutoff is the top of the cliff's edge: the highest frequency at or below that f whose level is
    within 10 dB of `below(f)`.
 4. With no cliff the cutoff is the Nyquist frequency.
+
+The content top (`content_top_from_spectrum`) is where a recording's content ends, cliff or not: the highest
+frequency whose smoothed long-term level (steps 1-2) lies within `CONTENT_DB` of the spectrum's peak, and no higher
+than the cutoff. A gentle roll-off (a soft low-pass in production, a recording once made at 32 kHz) ends the
+content as surely as a cliff but leaves none: such a file measures full band above while holding nothing above
+12-16 kHz. The corpus recipe records it (`content_hz`); a benchmark reference must reach the band it measures.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ EDGE_DB = 10.0
 FLOOR_DB = 50.0
 SMOOTH_HZ = 150.0
 BELOW_HZ = 2000.0
+CONTENT_DB = 70.0
 
 
 class SpectrumAccumulator:
@@ -69,14 +76,25 @@ class SpectrumAccumulator:
         power = self.spectrum()
         return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
 
+    def content_top(self, sample_rate: int) -> float:
+        """The content top in Hz of what was fed (the Nyquist frequency when nothing was)."""
+        power = self.spectrum()
+        return sample_rate / 2 if power is None else content_top_from_spectrum(power, sample_rate)
+
+
+def _smoothed_level(power: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float, int]:
+    """The level in dB of a mean power spectrum smoothed over `SMOOTH_HZ`, the bin width in Hz and the smoothing
+    width in bins."""
+    bin_hz = sample_rate / 2 / (power.size - 1)
+    width = max(1, int(round(SMOOTH_HZ / bin_hz)))
+    smoothed = np.convolve(power, np.ones(width) / width, mode="same")
+    return 10 * np.log10(smoothed + 1e-30), bin_hz, width
+
 
 def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     """The cutoff in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
     nyquist = sample_rate / 2
-    bin_hz = nyquist / (power.size - 1)
-    width = max(1, int(round(SMOOTH_HZ / bin_hz)))
-    smoothed = np.convolve(power, np.ones(width) / width, mode="same")
-    level = 10 * np.log10(smoothed + 1e-30)
+    level, bin_hz, width = _smoothed_level(power, sample_rate)
     if level.max() < -200:  # digital silence: nothing to measure
         return nyquist
     below_bins = max(1, int(round(BELOW_HZ / bin_hz)))
@@ -94,6 +112,21 @@ def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     cliff = candidates[0]
     edge = np.flatnonzero(level[: cliff + 1] >= below[cliff] - EDGE_DB)[-1]
     return float(min(edge * bin_hz, nyquist))
+
+
+def content_top_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
+    """The content top in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring): at most the
+    cutoff; the Nyquist frequency for digital silence."""
+    cutoff = cutoff_from_spectrum(power, sample_rate)
+    level, bin_hz, width = _smoothed_level(power, sample_rate)
+    if level.max() < -200:
+        return cutoff
+    # The smoothing's edge at the top is left out, as for the cutoff; content up to there reaches the top.
+    considered = level[: level.size - width]
+    within = np.flatnonzero(considered >= level.max() - CONTENT_DB)
+    if within.size and within[-1] == considered.size - 1:
+        return cutoff
+    return float(min(within[-1] * bin_hz if within.size else 0.0, cutoff))
 
 
 def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:

@@ -1,7 +1,8 @@
 """Benchmark sets that look like what users upsample, made from the held-out lossless files of the corpus.
 
-The plain sets (`benchmark_set`: `{speech,music}_benchmark.txt`) are held-out lossless files (a lossy reference
-has no trustworthy top band) within a duration budget per source that a full sweep (every setting, 1-32 steps, 3
+The plain sets (`benchmark_set`: `{speech,music}_benchmark.txt`) are held-out lossless files whose content reaches
+`MIN_REFERENCE_TOP_HZ` (`reference_worthy`: a lossy reference has no trustworthy top band, and a reference whose
+content ends at 12-17 kHz, by a cliff or a gentle roll-off, holds nothing of the band a benchmark measures) within a duration budget per source that a full sweep (every setting, 1-32 steps, 3
 seeds) can afford on a 2-core CPU; files longer than `EXCERPT_SECONDS` give one excerpt from a third of the way in
 (a fixed rule, never chosen by listening). They are single utterances and short mono excerpts. Users bring more:
 speech with real pauses (digital silence between takes, or the room tone of the studio), recordings whose content
@@ -46,6 +47,9 @@ ROOM_TONE_SLOPE = 1.0  # power falls as f^-1 (10 dB per decade)
 TOP_CUT_HZ = 20000.0
 STEREO_RATE = 44100
 STEREO_EXCERPTS = 6
+# A reference's content must reach this far (Hz, the manifest's `content_hz`): users' recordings end at 19-20 kHz
+# (an ADC's or a microphone's roll-off) or 22-24 kHz.
+MIN_REFERENCE_TOP_HZ = 19000.0
 # The plain sets: seconds per source package, and the length of an excerpt of a longer file.
 EVAL_SECONDS_PER_SOURCE = {"speech": 10.0, "music": 5.0}
 EXCERPT_SECONDS = 5.0
@@ -67,11 +71,17 @@ def benchmark_source(path: str) -> str:
     return f"{match.group(1)}.flac" if match else path
 
 
+def reference_worthy(entry: dict) -> bool:
+    """Whether a manifest entry can be a benchmark reference: lossless, its content reaching `MIN_REFERENCE_TOP_HZ`
+    (`content_hz`; a manifest written before it was recorded has only `bandwidth_hz`, the cutoff)."""
+    return bool(entry["lossless"]) and entry.get("content_hz", entry["bandwidth_hz"]) >= MIN_REFERENCE_TOP_HZ
+
+
 def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
     """Paths (relative to `folder`) of the plain benchmark set of one kind: see EVAL_SECONDS_PER_SOURCE."""
     budget = EVAL_SECONDS_PER_SOURCE[kind]
     chosen = []
-    held_out = [e for e in entries if e["kind"] == kind and e["split"] == "test" and e["lossless"]]
+    held_out = [e for e in entries if e["kind"] == kind and e["split"] == "test" and reference_worthy(e)]
     for package in sorted({e["package"] for e in held_out}):
         used = 0.0
         for entry in sorted((e for e in held_out if e["package"] == package), key=lambda e: name_order(e["path"])):
@@ -99,9 +109,10 @@ def excerpt_span(frames: int, sample_rate: int) -> tuple[int, int]:
 
 
 def held_out(folder: Path, kind: str) -> list[dict]:
-    """The held-out lossless manifest entries of one kind, in the order of a hash of their paths."""
+    """The held-out manifest entries of one kind that can be references (`reference_worthy`), in the order of a
+    hash of their paths."""
     entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    chosen = [e for e in entries if e["kind"] == kind and e["split"] == "test" and e["lossless"]]
+    chosen = [e for e in entries if e["kind"] == kind and e["split"] == "test" and reference_worthy(e)]
     return sorted(chosen, key=lambda e: name_order(e["path"]))
 
 

@@ -10,7 +10,8 @@ MIDI percussion bank (`as_percussion_kit`) and loaded above the instrument sound
 Only files at 44.1 kHz or more whose measured cutoff reaches 12 kHz are kept (the rest is not high-resolution
 material). The manifest (`manifest.jsonl`) has one line per file: path (relative to the corpus folder), source
 package, licence, kind (speech / music), split (train / test), sample rate, channels, duration, measured bandwidth
-(Hz, `nuwave.audio.cutoff`), trusted band (Hz) and whether the source is lossless. The benchmark sets are chosen
+(Hz: the cutoff, `nuwave.audio.cutoff`), content top (Hz: where the content ends, a gentle roll-off included, same
+module), trusted band (Hz) and whether the source is lossless. The benchmark sets are chosen
 from its held-out files by `nuwave.corpus.benchmark_sets`.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nuwave.audio.cutoff import detect_cutoff
+from nuwave.audio.cutoff import SpectrumAccumulator
 from nuwave.audio.files import AudioError, probe, read_audio
 
 logger = logging.getLogger("nuwave.corpus")
@@ -261,16 +262,18 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES) -> Path:
                 out.unlink()
                 continue
             audio, rate = read_audio(out)
-            cutoff = detect_cutoff([audio], rate)
+            spectrum = SpectrumAccumulator()
+            spectrum.update(audio)
+            cutoff, content = spectrum.cutoff(rate), spectrum.content_top(rate)
             if info.frames < rate // 4 or np.sqrt(np.mean(audio**2)) < 1e-4 or cutoff < MIN_CUTOFF_HZ:
                 out.unlink()
                 continue
-            trusted = min(filter(None, (source.trusted_hz, cutoff, rate / 2)))
+            trusted = min(filter(None, (source.trusted_hz, cutoff, content, rate / 2)))
             entries.append({
                 "path": str(out.relative_to(folder)), "package": source.package, "licence": rights,
                 "kind": source.kind, "split": split_of(f"{source.package}/{path.name}"), "sample_rate": rate,
                 "channels": info.channels, "seconds": round(info.frames / rate, 3),
-                "bandwidth_hz": round(cutoff, 1), "trusted_hz": round(trusted, 1),
+                "bandwidth_hz": round(cutoff, 1), "content_hz": round(content, 1), "trusted_hz": round(trusted, 1),
                 "lossless": source.trusted_hz is None,
             })
             kept += 1
