@@ -2,8 +2,9 @@
 
 The plain sets (`benchmark_set`: `{speech,music}_benchmark.txt`) are held-out lossless files whose content reaches
 `MIN_REFERENCE_TOP_HZ` (`reference_worthy`: a lossy reference has no trustworthy top band, and a reference whose
-content ends at 12-17 kHz, by a cliff or a gentle roll-off, holds nothing of the band a benchmark measures) within a duration budget per source that a full sweep (every setting, 1-32 steps, 3
-seeds) can afford on a 2-core CPU; files longer than `EXCERPT_SECONDS` give one excerpt from a third of the way in
+content ends at 12-17 kHz, by a cliff or a gentle roll-off, holds nothing of the band a benchmark measures),
+within a duration budget per source that a full sweep (every setting, 1-32 steps, 3 seeds) can afford on a 2-core
+CPU; files longer than `EXCERPT_SECONDS` give one excerpt from a third of the way in
 (a fixed rule, never chosen by listening). They are single utterances and short mono excerpts. Users bring more:
 speech with real pauses (digital silence between takes, or the room tone of the studio), recordings whose content
 ends at 19-20 kHz (an ADC's or a microphone's roll-off) as well as at 22 kHz, and stereo. So:
