@@ -91,7 +91,7 @@ def test_benchmark_set_is_held_out_lossless_within_budget_with_excerpts(tmp_path
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(tmp_path / path), np.full(int(seconds * 1000), index / 100, dtype=np.float32), 1000)
         entries.append({"path": path, "package": "pkg", "kind": "music", "split": split, "lossless": lossless,
-                        "seconds": seconds})
+                        "seconds": seconds, "bandwidth_hz": 22050.0, "content_hz": 22050.0})
     chosen = benchmark_set(tmp_path, entries, "music")
     assert chosen == benchmark_set(tmp_path, entries, "music")
     assert "audio/pkg/f6.flac" not in chosen and "audio/pkg/f7.flac" not in chosen

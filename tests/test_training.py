@@ -176,14 +176,10 @@ def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist
         json.dumps({"path": str(corpus / "clip4.flac"), "lossless": True}) + "\n"  # a 44.1 kHz file
         # lossy: the band above is the codec's
         + json.dumps({"path": str(corpus / "clip4.flac"), "trusted_hz": 17000.0}) + "\n"
-        # lossless, but its content ends at 14 kHz (the recipe's content top): nothing above it is taught
-        + json.dumps({"path": str(corpus / "clip4.flac"), "trusted_hz": 14000.0, "lossless": True}) + "\n"
     )
-    lossless, lossy, rolled_off = prepare_files(index_sources([str(manifest)]),
-                                                AudioCache(tmp_path / "cache", 48000, "channels"))
+    lossless, lossy = prepare_files(index_sources([str(manifest)]), AudioCache(tmp_path / "cache", 48000, "channels"))
     assert (lossless.trusted_hz, lossless.content_hz) == (24000.0, 22050.0)
     assert (lossy.trusted_hz, lossy.content_hz) == (17000.0, 17000.0)
-    assert (rolled_off.trusted_hz, rolled_off.content_hz) == (14000.0, 14000.0)
 
 
 def test_pauses_hold_digital_silence_or_room_tone_within_the_content():

@@ -268,7 +268,7 @@ def build(folder: Path, sources: tuple[Source, ...] = SOURCES) -> Path:
             if info.frames < rate // 4 or np.sqrt(np.mean(audio**2)) < 1e-4 or cutoff < MIN_CUTOFF_HZ:
                 out.unlink()
                 continue
-            trusted = min(filter(None, (source.trusted_hz, cutoff, content, rate / 2)))
+            trusted = min(filter(None, (source.trusted_hz, cutoff, rate / 2)))
             entries.append({
                 "path": str(out.relative_to(folder)), "package": source.package, "licence": rights,
                 "kind": source.kind, "split": split_of(f"{source.package}/{path.name}"), "sample_rate": rate,

@@ -58,10 +58,7 @@ class SourceFile:
     """A training file, the frequency (Hz) up to which its content is trusted (None: its Nyquist), which
     `--data` entry it came from, and whether it is lossless (a manifest says so): a lossless file's emptiness
     above its own Nyquist frequency is part of the recording, so the model is also taught to leave that band
-    empty rather than fill it with whatever costs it nothing. A lossless file whose content ends under its
-    Nyquist frequency (a cliff or a gentle roll-off: the manifest's `trusted_hz` is then its content top) is
-    trusted only up to there, as a lossy one: from an input cut below that, nothing tells such a recording
-    from one whose band goes on, so its empty top would only teach the model to guess low."""
+    empty rather than fill it with whatever costs it nothing."""
 
     path: str
     trusted_hz: float | None = None
@@ -164,7 +161,7 @@ def prepare_files(sources: list[SourceFile], cache: AudioCache) -> list[CachedFi
         path, rate = cache.prepare(source)
         array = np.load(path, mmap_mode="r")
         content = min(source.trusted_hz or rate / 2, rate / 2, cache.sample_rate / 2)
-        trusted = cache.sample_rate / 2 if source.lossless and content >= min(rate, cache.sample_rate) / 2 else content
+        trusted = cache.sample_rate / 2 if source.lossless else content
         cached.append(CachedFile(path, array.shape[0], array.shape[1], content, trusted, source.entry))
     return cached
 
