@@ -78,6 +78,8 @@ def test_content_top_of_full_band_and_cut_audio():
     sos = signal.cheby1(8, 0.05, 16000, fs=44100, output="sos")
     cutoff, top = measured(signal.sosfiltfilt(sos, noise(44100)).astype(np.float32), 44100)
     assert top <= cutoff and top >= 0.9 * 16000
+    # all of it at the Nyquist frequency, inside the smoothing's edge: still content up to the top
+    assert measured((0.1 * (-1.0) ** np.arange(48000)).astype(np.float32), 48000)[1] == 24000
     silence = SpectrumAccumulator()
     silence.update(np.zeros((1, 48000), np.float32))
     assert silence.content_top(48000) == 24000

@@ -121,12 +121,13 @@ def content_top_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     level, bin_hz, width = _smoothed_level(power, sample_rate)
     if level.max() < -200:
         return cutoff
-    # The smoothing's edge at the top is left out, as for the cutoff; content up to there reaches the top.
+    # The smoothing's edge at the top is left out, as for the cutoff; content up to there reaches the top, and so
+    # does a spectrum whose peak lies in that edge (nothing under it is within reach of the peak).
     considered = level[: level.size - width]
     within = np.flatnonzero(considered >= level.max() - CONTENT_DB)
-    if within.size and within[-1] == considered.size - 1:
+    if within.size == 0 or within[-1] == considered.size - 1:
         return cutoff
-    return float(min(within[-1] * bin_hz if within.size else 0.0, cutoff))
+    return float(min(within[-1] * bin_hz, cutoff))
 
 
 def detect_cutoff(blocks: Iterable[np.ndarray], sample_rate: int) -> float:
