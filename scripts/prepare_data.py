@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from nuwave.benchmark.tables import markdown_table
-from nuwave.corpus.benchmark_sets import benchmark_source, build_sets
+from nuwave.corpus.benchmark_sets import benchmark_source, build_sets, content_top
 from nuwave.corpus.recipe import SOURCES, build
 
 
@@ -55,7 +55,7 @@ def summary(folder: Path) -> None:
                      f"{sum(e['seconds'] for e in split['train']) / 60:.1f}", len(split["test"]),
                      f"{sum(e['seconds'] for e in split['test']) / 60:.1f}",
                      f"{np.median([e['bandwidth_hz'] for e in mine]) / 1000:.1f}",
-                     f"{np.median([e.get('content_hz', e['bandwidth_hz']) for e in mine]) / 1000:.1f}",
+                     f"{np.median([content_top(e) for e in mine]) / 1000:.1f}",
                      f"{np.median([e['trusted_hz'] for e in mine]) / 1000:.1f}", chosen])
     header = ["package", "kind", "licence", "train files", "train min", "test files", "test min",
               "median bandwidth (kHz)", "median content top (kHz)", "trusted to (kHz)", "benchmark files"]

@@ -72,10 +72,15 @@ def benchmark_source(path: str) -> str:
     return f"{match.group(1)}.flac" if match else path
 
 
+def content_top(entry: dict) -> float:
+    """A manifest entry's content top in Hz (`content_hz`; a manifest written before it was recorded has only
+    `bandwidth_hz`, the cutoff)."""
+    return entry.get("content_hz", entry["bandwidth_hz"])
+
+
 def reference_worthy(entry: dict) -> bool:
-    """Whether a manifest entry can be a benchmark reference: lossless, its content reaching `MIN_REFERENCE_TOP_HZ`
-    (`content_hz`; a manifest written before it was recorded has only `bandwidth_hz`, the cutoff)."""
-    return bool(entry["lossless"]) and entry.get("content_hz", entry["bandwidth_hz"]) >= MIN_REFERENCE_TOP_HZ
+    """Whether a manifest entry can be a benchmark reference: lossless, its content reaching `MIN_REFERENCE_TOP_HZ`."""
+    return bool(entry["lossless"]) and content_top(entry) >= MIN_REFERENCE_TOP_HZ
 
 
 def benchmark_set(folder: Path, entries: list[dict], kind: str) -> list[str]:
