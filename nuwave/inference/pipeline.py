@@ -31,8 +31,8 @@ from nuwave.inference.options import (
     DEFAULT_TEMPERATURE,
     DTYPES,
 )
-from nuwave.models.denoiser import NuWaveDenoiser
-from nuwave.models.envelope import continuation_ceiling, generated_bins, shape_to_envelope
+from nuwave.models.denoiser import FOLDER_DEFAULTS, NuWaveDenoiser
+from nuwave.models.envelope import ENVELOPE_ANCHORS, continuation_ceiling, generated_bins, shape_to_envelope
 from nuwave.models.schedule import check_steps, predicted_sample
 
 AudioArray = Union[np.ndarray, torch.Tensor]
@@ -370,6 +370,9 @@ def check_denoiser_config(path: Path) -> None:
                 problems.append(f"{name} = {value!r} is not a finite number")
         elif isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
             problems.append(f"{name} = {value!r} is not an integer from {bounds[0]} to {bounds[1]}")
+    anchor = config.get("envelope_anchor", FOLDER_DEFAULTS["envelope_anchor"])
+    if anchor not in ENVELOPE_ANCHORS:
+        problems.append(f"envelope_anchor = {anchor!r} is not one of {', '.join(ENVELOPE_ANCHORS)}")
     n_fft, hop = config.get("n_fft"), config.get("hop_length")
     if isinstance(n_fft, int) and isinstance(hop, int) and hop > n_fft:
         problems.append(f"hop_length = {hop} is larger than n_fft = {n_fft}")

@@ -63,9 +63,28 @@ def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> 
     return torch.log10(mean.clamp_min(POWER_FLOOR)), (count > 0).float()
 
 
+# What the predictor's output is relative to, per frame (`EnvelopePredictor.forward`'s `anchor`):
+#   "input-top": the log power of the input's top (`top_level`): the band continues where the input stops, and
+#       follows it through an attack and a decay (a hi-hat's band rises and falls with its top octave, tens of dB
+#       in a few frames, while the frame's mean over all bins moves far less);
+#   "frame-mean": the mean log power over all bins of the frame (the models shipped before the option existed).
+ENVELOPE_ANCHORS = ("input-top", "frame-mean")
+
+
+def top_level(power: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float) -> torch.Tensor:
+    """Per frame, the mean power of the input's `TOP_HZ` just under its cutoff, less the resampler's transition
+    band (`nuwave.audio.cutoff.top_end`): `(B, bins, frames)` STFT power, `(B,)` cutoff / Nyquist -> `(B, frames)`."""
+    bins, nyquist = power.shape[1], sample_rate / 2
+    freqs = torch.linspace(0.0, nyquist, bins, device=power.device)[None, :]
+    top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
+    edge = ((freqs > top - TOP_HZ) & (freqs <= top)).float()  # (B, bins)
+    return torch.einsum("bf,bft->bt", edge, power.float()) / edge.sum(-1, keepdim=True).clamp_min(1.0)
+
+
 class EnvelopePredictor(nn.Module):
-    """Input log spectrum `(B, frames, bins)` and a bandwidth embedding `(B, E)` -> log10 band power
-    `(B, bands, frames)`. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7, block k dilated by
+    """Input log spectrum `(B, frames, bins)`, a bandwidth embedding `(B, E)` and an anchor `(B, frames)` (log10
+    power, `ENVELOPE_ANCHORS`) -> log10 band power `(B, bands, frames)`, predicted as the anchor plus a learned
+    offset per band. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7, block k dilated by
     `dilation ** k`: at the default hop and 3 blocks, 1 + 6 (1 + 2 + 4) frames, about 230 ms of context, in which a
     voice's or an instrument's brightness shows beyond one syllable or stroke), and a linear head."""
 
@@ -78,16 +97,15 @@ class EnvelopePredictor(nn.Module):
                                     for index in range(num_blocks))
         self.final_norm = nn.LayerNorm(channels)
         self.head = nn.Linear(channels, bands)
-        # Start from "the band is as loud as the input's mean log power": a neutral guess the loss corrects.
+        # Start from "the band is as loud as the anchor": a neutral guess the loss corrects.
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
         hidden = self.input_projection(log_spectrum)
         for block in self.blocks:
             hidden = block(hidden, embedding)
-        offset = log_spectrum.mean(dim=-1, keepdim=True)  # (B, frames, 1): the frame's overall log level
-        return (self.head(self.final_norm(hidden)) + offset).transpose(1, 2)
+        return (self.head(self.final_norm(hidden)) + anchor[:, :, None]).transpose(1, 2)
 
 
 def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth: torch.Tensor,
@@ -115,10 +133,8 @@ def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, band
     cond_power: `(B, bins, frames)` the condition's STFT power; bandwidth: `(B,)` cutoff / Nyquist;
     slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`). Returns `(B, bands, frames)`."""
     bins, nyquist = cond_power.shape[1], sample_rate / 2
-    freqs = torch.linspace(0.0, nyquist, bins, device=cond_power.device)[None, :]
     top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
-    edge = ((freqs > top - TOP_HZ) & (freqs <= top)).float()  # (B, bins)
-    level = torch.einsum("bf,bft->bt", edge, cond_power.float()) / edge.sum(-1, keepdim=True).clamp_min(1.0)
+    level = top_level(cond_power, bandwidth, sample_rate)
     edges = band_edges(bins, bands).to(cond_power.device).float()
     centres = (edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * nyquist  # (bands,) Hz
     distance_khz = (centres[None, :] - (top - TOP_HZ / 2)).clamp_min(0.0) / 1000  # (B, bands)

@@ -44,6 +44,10 @@ class TrainConfig:
     envelope_dilation: int | None = option(
         None, "Dilation growth of the envelope predictor's blocks (block k dilated by it to the k-th power; 1: "
         "none; default: NuWaveDenoiser's for a new model, the fine-tuned model's own)", 1, 8)
+    envelope_anchor: str | None = option(
+        None, "What the envelope predictor's band levels are relative to per frame: the input's top (input-top) or "
+        "the frame's mean log power (frame-mean); default: NuWaveDenoiser's for a new model, the fine-tuned "
+        "model's own (a change relearns the predictor's head)", choices=("input-top", "frame-mean"))
     train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
                              "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
@@ -79,7 +83,7 @@ class TrainConfig:
     seed: int = option(0, "Seed of data order, degradations, noise and initialisation", 0, 2**31 - 1)
 
     MODEL_OPTIONS: ClassVar[tuple[str, ...]] = ("channels", "num_blocks", "tilt_db_per_octave", "envelope_bands",
-                                                "envelope_dilation")
+                                                "envelope_dilation", "envelope_anchor")
 
     def __post_init__(self) -> None:
         self.validate()

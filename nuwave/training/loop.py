@@ -50,13 +50,13 @@ def build_models(config: TrainConfig):
     """(denoiser, scheduler): a new model (`NuWaveDenoiser`'s defaults, with the config's model options that are
     set) and the default sampler on the new-model noise schedule, or those of the `init_from` folder, whose
     weights are kept under the model options the config sets (a tilt, an envelope predictor for a model without
-    one, the envelope's dilation)."""
+    one, the envelope's dilation; a new envelope anchor starts the predictor's head from zero)."""
     if config.init_from:
         pipe = NuWavePipeline.from_pretrained(config.init_from)
         denoiser = pipe.denoiser
         settings = {key: value for key, value in denoiser.config.items() if not key.startswith("_")}
-        changes = {name: getattr(config, name) for name in ("tilt_db_per_octave", "envelope_dilation")
-                   if getattr(config, name) is not None}
+        changes = {name: getattr(config, name) for name in ("tilt_db_per_octave", "envelope_dilation",
+                                                             "envelope_anchor") if getattr(config, name) is not None}
         bands = model_default("envelope_bands") if config.envelope_bands is None else config.envelope_bands
         if denoiser.envelope is None and bands > 0:  # a model without one gets a new predictor
             changes["envelope_bands"] = bands
@@ -65,7 +65,11 @@ def build_models(config: TrainConfig):
             # The constructor, not `from_config`: a config loaded from a folder written before these options
             # existed lists them as "default values", and `from_config` would put those defaults back.
             rebuilt = NuWaveDenoiser(**{**settings, **changes})
-            missing, unexpected = rebuilt.load_state_dict(denoiser.state_dict(), strict=False)
+            weights = denoiser.state_dict()
+            if changes.get("envelope_anchor", settings.get("envelope_anchor")) != settings.get("envelope_anchor"):
+                # the head's offsets were learned against the other anchor: it starts again from zero
+                weights = {name: value for name, value in weights.items() if not name.startswith("envelope.head.")}
+            missing, unexpected = rebuilt.load_state_dict(weights, strict=False)
             if unexpected or any(not name.startswith("envelope") for name in missing):
                 raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
             denoiser = rebuilt
