@@ -46,24 +46,27 @@ def attack_and_decay(rate: int = 48000) -> torch.Tensor:
     return (noise * envelope)[None, None]
 
 
-@pytest.mark.parametrize("anchor", ["input-top", "frame-mean"])
-def test_an_untrained_head_predicts_the_anchor_in_every_band(anchor):
+@pytest.mark.parametrize("anchor,share", [("input-top", None), ("frame-mean", None), ("blend", 0.0), ("blend", 1.0),
+                                          ("blend", 0.5)])
+def test_an_untrained_head_predicts_the_anchor_in_every_band(anchor, share):
     torch.manual_seed(0)
     denoiser = untrained_head(NuWaveDenoiser(channels=16, num_blocks=1, embedding_dim=16, envelope_bands=8,
                                              envelope_channels=16, envelope_blocks=1, envelope_anchor=anchor))
+    if share is not None:  # the blend's share of the top, the same in every band and frame
+        with torch.no_grad():
+            denoiser.envelope.top_share.bias.fill_(share)
     cond = attack_and_decay()
     with torch.no_grad():
         envelope = denoiser.predict_envelope(cond, 0.5)
     power = denoiser.spectrum(cond).abs().square()
-    if anchor == "input-top":
-        expected = torch.log10(top_level(power, torch.tensor([0.5]), 48000) + POWER_FLOOR)
-    else:
-        expected = torch.log10(power + POWER_FLOOR).mean(dim=1)
+    top = torch.log10(top_level(power, torch.tensor([0.5]), 48000) + POWER_FLOOR)
+    mean = torch.log10(power + POWER_FLOOR).mean(dim=1)
+    weight = {"input-top": 1.0, "frame-mean": 0.0}.get(anchor, share)
+    expected = weight * top + (1 - weight) * mean
     torch.testing.assert_close(envelope, expected[:, None, :].expand_as(envelope), atol=1e-4, rtol=0)
     # white noise: the top's level jumps by the attack's 3 bels, as the band does
-    middle, start = envelope[0, 0, 70].item(), envelope[0, 0, 10].item()
-    if anchor == "input-top":
-        assert middle - start == pytest.approx(3.0, abs=0.3)
+    if weight == 1.0:
+        assert envelope[0, 0, 70].item() - envelope[0, 0, 10].item() == pytest.approx(3.0, abs=0.3)
 
 
 def test_an_unknown_anchor_is_refused():
@@ -76,24 +79,31 @@ def train(*args):
     assert result.exit_code == 0, result.output
 
 
-def test_old_folders_keep_their_anchor_and_a_new_anchor_relearns_only_the_head(tmp_path, corpus):
+def test_old_folders_keep_their_anchor_and_fine_tuning_changes_it(tmp_path, corpus):
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "new")
     new = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
-    assert new.config.envelope_anchor == "input-top"
+    assert new.config.envelope_anchor == "blend"
     # a folder written before the option existed: anchored at the frame's mean, as it was trained
     config_path = tmp_path / "new" / "export" / "denoiser" / "config.json"
     config = json.loads(config_path.read_text())
     config_path.write_text(json.dumps({k: v for k, v in config.items() if k != "envelope_anchor"}))
     old = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
-    assert old.config.envelope_anchor == "frame-mean"
-    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "anchored", "--init-from",
-          tmp_path / "new" / "export", "--envelope-anchor", "input-top", "--learning-rate", "1e-7",
-          "--ema-decay", "1.0")
-    anchored = NuWavePipeline.from_pretrained(tmp_path / "anchored" / "export").denoiser
-    assert anchored.config.envelope_anchor == "input-top"
-    kept = anchored.state_dict()
+    assert old.config.envelope_anchor == "frame-mean" and old.envelope.top_share is None
+    tuned = {}
+    for anchor in ("blend", "input-top"):
+        train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / anchor, "--init-from",
+              tmp_path / "new" / "export", "--envelope-anchor", anchor, "--learning-rate", "1e-7", "--ema-decay", "1.0")
+        tuned[anchor] = NuWavePipeline.from_pretrained(tmp_path / anchor / "export").denoiser
+        assert tuned[anchor].config.envelope_anchor == anchor
+    # "blend" starts as "frame-mean" (its share of the top at 0): every weight kept
+    blend = tuned["blend"].state_dict()
+    assert blend["envelope.top_share.weight"].abs().max() < 1e-5
+    for name, tensor in old.state_dict().items():
+        torch.testing.assert_close(blend[name], tensor)
+    # "input-top" measures from another level: its head starts again from zero, the rest is kept
+    top = tuned["input-top"].state_dict()
     for name, tensor in old.state_dict().items():
         if name.startswith("envelope.head."):
-            assert kept[name].abs().max() < 1e-5  # started again from zero
+            assert top[name].abs().max() < 1e-5
         else:
-            torch.testing.assert_close(kept[name], tensor)
+            torch.testing.assert_close(top[name], tensor)

@@ -176,7 +176,7 @@ def test_more_than_eight_channels_to_flac(tmp_path, tiny_model_dir):
     ({"sample_rate": 8000}, "sample_rate = 8000"),
     ({"tilt_db_per_octave": float("nan")}, "tilt_db_per_octave = nan is not a finite number"),
     ({"hop_length": 4096}, "hop_length = 4096 is larger than n_fft"),
-    ({"envelope_anchor": "loudest"}, "envelope_anchor = 'loudest' is not one of input-top, frame-mean"),
+    ({"envelope_anchor": "loudest"}, "envelope_anchor = 'loudest' is not one of blend, input-top, frame-mean"),
 ])
 def test_a_broken_model_config_is_refused_with_its_path(tmp_path, tiny_model_dir, change, problem):
     model = tmp_path / "model"

@@ -31,7 +31,7 @@ from torch import nn
 
 from nuwave import checkpoints
 from nuwave.audio.dsp import spectral_tilt
-from nuwave.models.envelope import ENVELOPE_ANCHORS, POWER_FLOOR, EnvelopePredictor, band_log_power, top_level
+from nuwave.models.envelope import POWER_FLOOR, EnvelopePredictor, band_log_power, top_level
 
 # What a config.json that does not name an option meant when it was written (before the option existed).
 FOLDER_DEFAULTS = {"tilt_db_per_octave": 0.0, "envelope_bands": 0, "envelope_dilation": 1,
@@ -106,11 +106,9 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         envelope_channels: int = 128,
         envelope_blocks: int = 3,
         envelope_dilation: int = 2,
-        envelope_anchor: str = "input-top",
+        envelope_anchor: str = "blend",
     ) -> None:
         super().__init__()
-        if envelope_anchor not in ENVELOPE_ANCHORS:
-            raise ValueError(f"envelope_anchor {envelope_anchor!r}: choose one of {', '.join(ENVELOPE_ANCHORS)}")
         bins = n_fft // 2 + 1
         # Features per frame: real and imaginary parts of the noisy and the conditioning spectra, and the
         # log-magnitude of the condition (`forward`, `encode_condition`).
@@ -135,7 +133,7 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         if envelope_bands > 0:
             self.envelope_embedding = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.SiLU())
             self.envelope = EnvelopePredictor(bins, envelope_bands, envelope_channels, envelope_blocks, embedding_dim,
-                                              ConvNeXtBlock, envelope_dilation)
+                                              ConvNeXtBlock, envelope_dilation, envelope_anchor)
 
     @classmethod
     def load_config(cls, *args, **kwargs):
@@ -220,11 +218,8 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         embedding = self.envelope_embedding(band.to(self.envelope.head.weight.dtype))
         power = self.spectrum(cond).abs().square()
         log_spectrum = torch.log10(power + POWER_FLOOR).transpose(1, 2)  # (B, frames, bins)
-        if self.config.envelope_anchor == "input-top":
-            anchor = torch.log10(top_level(power, bandwidth, self.config.sample_rate) + POWER_FLOOR)
-        else:
-            anchor = log_spectrum.mean(dim=-1)
-        return self.envelope(log_spectrum.to(embedding.dtype), embedding, anchor.to(embedding.dtype)).float()
+        log_top = torch.log10(top_level(power, bandwidth, self.config.sample_rate) + POWER_FLOOR)
+        return self.envelope(log_spectrum.to(embedding.dtype), embedding, log_top.to(embedding.dtype)).float()
 
     def condition_embedding(self, timestep: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
         """`(B,)`, `(B,)` -> `(B, embedding_dim)`: the noise level and the bandwidth, embedded together."""

@@ -63,12 +63,16 @@ def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> 
     return torch.log10(mean.clamp_min(POWER_FLOOR)), (count > 0).float()
 
 
-# What the predictor's output is relative to, per frame (`EnvelopePredictor.forward`'s `anchor`):
-#   "input-top": the log power of the input's top (`top_level`): the band continues where the input stops, and
-#       follows it through an attack and a decay (a hi-hat's band rises and falls with its top octave, tens of dB
-#       in a few frames, while the frame's mean over all bins moves far less);
-#   "frame-mean": the mean log power over all bins of the frame (the models shipped before the option existed).
-ENVELOPE_ANCHORS = ("input-top", "frame-mean")
+# What the predictor's band levels are relative to, per frame (`EnvelopePredictor`):
+#   "blend": the frame's mean log power over all bins, moved towards the log power of the input's top
+#       (`top_level`) by a learned share per band and frame: where the band continues the input's top, it follows
+#       it through an attack and a decay (a hi-hat's band rises and falls with its top octave, tens of dB in a few
+#       frames, while the frame's mean moves far less); where the top says little (a cutoff far under the band,
+#       a voice whose top is its formants), the share can stay near 0. The share starts at 0, so a predictor
+#       fine-tuned from "frame-mean" starts where it was;
+#   "input-top": the input's top alone;
+#   "frame-mean": the frame's mean alone (the models shipped before the option existed).
+ENVELOPE_ANCHORS = ("blend", "input-top", "frame-mean")
 
 
 def top_level(power: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float) -> torch.Tensor:
@@ -82,16 +86,20 @@ def top_level(power: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float) 
 
 
 class EnvelopePredictor(nn.Module):
-    """Input log spectrum `(B, frames, bins)`, a bandwidth embedding `(B, E)` and an anchor `(B, frames)` (log10
-    power, `ENVELOPE_ANCHORS`) -> log10 band power `(B, bands, frames)`, predicted as the anchor plus a learned
-    offset per band. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7, block k dilated by
-    `dilation ** k`: at the default hop and 3 blocks, 1 + 6 (1 + 2 + 4) frames, about 230 ms of context, in which a
-    voice's or an instrument's brightness shows beyond one syllable or stroke), and a linear head."""
+    """Input log spectrum `(B, frames, bins)`, a bandwidth embedding `(B, E)` and the log power of the input's top
+    `(B, frames)` (`top_level`) -> log10 band power `(B, bands, frames)`, predicted as the anchor
+    (`ENVELOPE_ANCHORS`) plus a learned offset per band. A linear projection, a few AdaLN ConvNeXt blocks (kernel 7,
+    block k dilated by `dilation ** k`: at the default hop and 3 blocks, 1 + 6 (1 + 2 + 4) frames, about 230 ms of
+    context, in which a voice's or an instrument's brightness shows beyond one syllable or stroke), and linear
+    heads: the offset, and with the "blend" anchor the share of the top per band."""
 
     def __init__(self, bins: int, bands: int, channels: int, num_blocks: int, embedding_dim: int,
-                 block: type[nn.Module], dilation: int = 1) -> None:
+                 block: type[nn.Module], dilation: int = 1, anchor: str = "frame-mean") -> None:
         super().__init__()
+        if anchor not in ENVELOPE_ANCHORS:
+            raise ValueError(f"envelope_anchor {anchor!r}: choose one of {', '.join(ENVELOPE_ANCHORS)}")
         self.bands = bands
+        self.anchor = anchor
         self.input_projection = nn.Linear(bins, channels)
         self.blocks = nn.ModuleList(block(channels, 2, 7, embedding_dim, dilation**index)
                                     for index in range(num_blocks))
@@ -100,12 +108,25 @@ class EnvelopePredictor(nn.Module):
         # Start from "the band is as loud as the anchor": a neutral guess the loss corrects.
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        self.top_share = None
+        if anchor == "blend":
+            self.top_share = nn.Linear(channels, bands)
+            nn.init.zeros_(self.top_share.weight)
+            nn.init.zeros_(self.top_share.bias)
 
-    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor, log_top: torch.Tensor) -> torch.Tensor:
         hidden = self.input_projection(log_spectrum)
         for block in self.blocks:
             hidden = block(hidden, embedding)
-        return (self.head(self.final_norm(hidden)) + anchor[:, :, None]).transpose(1, 2)
+        hidden = self.final_norm(hidden)
+        mean = log_spectrum.mean(dim=-1)  # (B, frames)
+        if self.anchor == "input-top":
+            anchor = log_top[:, :, None]
+        elif self.anchor == "frame-mean":
+            anchor = mean[:, :, None]
+        else:
+            anchor = mean[:, :, None] + self.top_share(hidden) * (log_top - mean)[:, :, None]
+        return (self.head(hidden) + anchor).transpose(1, 2)
 
 
 def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth: torch.Tensor,

@@ -45,9 +45,10 @@ class TrainConfig:
         None, "Dilation growth of the envelope predictor's blocks (block k dilated by it to the k-th power; 1: "
         "none; default: NuWaveDenoiser's for a new model, the fine-tuned model's own)", 1, 8)
     envelope_anchor: str | None = option(
-        None, "What the envelope predictor's band levels are relative to per frame: the input's top (input-top) or "
-        "the frame's mean log power (frame-mean); default: NuWaveDenoiser's for a new model, the fine-tuned "
-        "model's own (a change relearns the predictor's head)", choices=("input-top", "frame-mean"))
+        None, "What the envelope predictor's band levels are relative to per frame: the frame's mean log power moved "
+        "towards the input's top by a learned share (blend), the input's top (input-top) or the frame's mean "
+        "(frame-mean); default: NuWaveDenoiser's for a new model, the fine-tuned model's own",
+        choices=("blend", "input-top", "frame-mean"))
     train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
                              "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",

@@ -50,7 +50,7 @@ def build_models(config: TrainConfig):
     """(denoiser, scheduler): a new model (`NuWaveDenoiser`'s defaults, with the config's model options that are
     set) and the default sampler on the new-model noise schedule, or those of the `init_from` folder, whose
     weights are kept under the model options the config sets (a tilt, an envelope predictor for a model without
-    one, the envelope's dilation; a new envelope anchor starts the predictor's head from zero)."""
+    one, the envelope's dilation and anchor)."""
     if config.init_from:
         pipe = NuWavePipeline.from_pretrained(config.init_from)
         denoiser = pipe.denoiser
@@ -66,9 +66,14 @@ def build_models(config: TrainConfig):
             # existed lists them as "default values", and `from_config` would put those defaults back.
             rebuilt = NuWaveDenoiser(**{**settings, **changes})
             weights = denoiser.state_dict()
-            if changes.get("envelope_anchor", settings.get("envelope_anchor")) != settings.get("envelope_anchor"):
-                # the head's offsets were learned against the other anchor: it starts again from zero
+            old_anchor = settings.get("envelope_anchor")
+            new_anchor = changes.get("envelope_anchor", old_anchor)
+            if new_anchor != old_anchor and "input-top" in (old_anchor, new_anchor):
+                # the head's offsets were learned against another level: it starts again from zero ("blend" starts
+                # as "frame-mean", so between those two the head is kept)
                 weights = {name: value for name, value in weights.items() if not name.startswith("envelope.head.")}
+            weights = {name: value for name, value in weights.items()
+                       if not name.startswith("envelope.top_share.") or new_anchor == "blend"}
             missing, unexpected = rebuilt.load_state_dict(weights, strict=False)
             if unexpected or any(not name.startswith("envelope") for name in missing):
                 raise ValueError(f"{config.init_from}: weights do not fit a denoiser with an envelope predictor")
