@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from nuwave.audio.cutoff import TOP_HZ
 from nuwave.audio.dsp import RESAMPLER_TRANSITION
-from nuwave.cli.train import train_command
-from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models import NuWaveDenoiser
 from nuwave.models.envelope import POWER_FLOOR, top_level
-from tests.test_training import TINY, corpus  # noqa: F401  (the tiny corpus fixture)
 
 
 def test_top_level_is_the_mean_power_just_under_the_cutoff():
@@ -72,38 +66,3 @@ def test_an_untrained_head_predicts_the_anchor_in_every_band(anchor, share):
 def test_an_unknown_anchor_is_refused():
     with pytest.raises(ValueError, match="envelope_anchor 'loudest'"):
         NuWaveDenoiser(envelope_anchor="loudest")
-
-
-def train(*args):
-    result = CliRunner().invoke(train_command, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-
-
-def test_old_folders_keep_their_anchor_and_fine_tuning_changes_it(tmp_path, corpus):
-    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "new")
-    new = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
-    assert new.config.envelope_anchor == "blend"
-    # a folder written before the option existed: anchored at the frame's mean, as it was trained
-    config_path = tmp_path / "new" / "export" / "denoiser" / "config.json"
-    config = json.loads(config_path.read_text())
-    config_path.write_text(json.dumps({k: v for k, v in config.items() if k != "envelope_anchor"}))
-    old = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
-    assert old.config.envelope_anchor == "frame-mean" and old.envelope.top_share is None
-    tuned = {}
-    for anchor in ("blend", "input-top"):
-        train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / anchor, "--init-from",
-              tmp_path / "new" / "export", "--envelope-anchor", anchor, "--learning-rate", "1e-7", "--ema-decay", "1.0")
-        tuned[anchor] = NuWavePipeline.from_pretrained(tmp_path / anchor / "export").denoiser
-        assert tuned[anchor].config.envelope_anchor == anchor
-    # "blend" starts as "frame-mean" (its share of the top at 0): every weight kept
-    blend = tuned["blend"].state_dict()
-    assert blend["envelope.top_share.weight"].abs().max() < 1e-5
-    for name, tensor in old.state_dict().items():
-        torch.testing.assert_close(blend[name], tensor)
-    # "input-top" measures from another level: its head starts again from zero, the rest is kept
-    top = tuned["input-top"].state_dict()
-    for name, tensor in old.state_dict().items():
-        if name.startswith("envelope.head."):
-            assert top[name].abs().max() < 1e-5
-        else:
-            torch.testing.assert_close(top[name], tensor)

@@ -304,6 +304,36 @@ def test_envelope_dilation_new_models_old_folders_and_fine_tuning(tmp_path, corp
         torch.testing.assert_close(kept[name], tensor)
 
 
+def test_old_folders_keep_their_anchor_and_fine_tuning_changes_it(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "new")
+    new = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
+    assert new.config.envelope_anchor == "blend"
+    # a folder written before the option existed: anchored at the frame's mean, as it was trained
+    config_path = tmp_path / "new" / "export" / "denoiser" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({k: v for k, v in config.items() if k != "envelope_anchor"}))
+    old = NuWavePipeline.from_pretrained(tmp_path / "new" / "export").denoiser
+    assert old.config.envelope_anchor == "frame-mean" and old.envelope.top_share is None
+    tuned = {}
+    for anchor in ("blend", "input-top"):
+        train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / anchor, "--init-from",
+              tmp_path / "new" / "export", "--envelope-anchor", anchor, "--learning-rate", "1e-7", "--ema-decay", "1.0")
+        tuned[anchor] = NuWavePipeline.from_pretrained(tmp_path / anchor / "export").denoiser
+        assert tuned[anchor].config.envelope_anchor == anchor
+    # "blend" starts as "frame-mean" (its share of the top at 0): every weight kept
+    blend = tuned["blend"].state_dict()
+    assert blend["envelope.top_share.weight"].abs().max() < 1e-5
+    for name, tensor in old.state_dict().items():
+        torch.testing.assert_close(blend[name], tensor)
+    # "input-top" measures from another level: its head starts again from zero, the rest is kept
+    top = tuned["input-top"].state_dict()
+    for name, tensor in old.state_dict().items():
+        if name.startswith("envelope.head."):
+            assert top[name].abs().max() < 1e-5
+        else:
+            torch.testing.assert_close(top[name], tensor)
+
+
 def test_a_run_s_validation_is_reproduced_after_it_from_its_config(tmp_path, corpus):
     from nuwave.training.loop import validation_segments, validation_values
 

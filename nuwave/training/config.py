@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import click
 
+from nuwave.models.envelope import ENVELOPE_ANCHORS
+
 
 def option(default: Any, help: str, low: float | None = None, high: float | None = None, choices=None,
            factory=None):
@@ -48,7 +50,7 @@ class TrainConfig:
         None, "What the envelope predictor's band levels are relative to per frame: the frame's mean log power moved "
         "towards the input's top by a learned share (blend), the input's top (input-top) or the frame's mean "
         "(frame-mean); default: NuWaveDenoiser's for a new model, the fine-tuned model's own",
-        choices=("blend", "input-top", "frame-mean"))
+        choices=ENVELOPE_ANCHORS)
     train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
                              "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
