@@ -10,10 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 init=runs/nuwave-base-previous
-if [ ! -f "$init/model_index.json" ]; then
-    mkdir -p "$init"
-    git archive 2a9ed84 checkpoints/nuwave-base | tar -x -C "$init" --strip-components=2
-fi
+bash scripts/unpack_checkpoint.sh 2a9ed84 "$init"
 exec "${PYTHON:-.venv/bin/python}" -m nuwave.cli.train \
     --data data/speech_train_lossless.jsonl --data data/speech_train_lossy.jsonl --data data/music_train.jsonl \
     --balance entries --init-from "$init" --codec-probability 0.3 \

@@ -9,10 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 init=runs/nuwave-base-stage1
-if [ ! -f "$init/model_index.json" ]; then
-    mkdir -p "$init"
-    git archive f40ca01 nuwave/checkpoints/nuwave-base | tar -x -C "$init" --strip-components=3
-fi
+bash scripts/unpack_checkpoint.sh f40ca01 "$init"
 # One manifest per voice source among the lossy speech, so each --data entry is one share.
 for package in 0ad-data tuxpaint-stamps-default; do
     grep "\"package\": \"$package\"" data/speech_train_lossy.jsonl > "data/speech_train_$package.jsonl"

@@ -12,10 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 init=runs/nuwave-base-run4
-if [ ! -f "$init/model_index.json" ]; then
-    mkdir -p "$init"
-    git archive aa3a9d9 nuwave/checkpoints/nuwave-base | tar -x -C "$init" --strip-components=3
-fi
+bash scripts/unpack_checkpoint.sh aa3a9d9 "$init"
 exec bash scripts/train_envelope_shares.sh --init-from "$init" --envelope-anchor blend \
     --run-dir runs/nuwave-envelope-blend --learning-rate 5e-4 --warmup-steps 100 --max-steps 2000 \
     --ema-decay 0.998 --save-every 250 --validate-every 500 "$@"

@@ -11,10 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 init=runs/nuwave-base-run3
-if [ ! -f "$init/model_index.json" ]; then
-    mkdir -p "$init"
-    git archive 64d4401 nuwave/checkpoints/nuwave-base | tar -x -C "$init" --strip-components=3
-fi
+bash scripts/unpack_checkpoint.sh 64d4401 "$init"
 # One manifest per share: the packages of a share, from the corpus manifests.
 share() {  # share NAME MANIFEST PACKAGE...
     local name=$1 manifest=$2
