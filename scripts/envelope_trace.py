@@ -20,11 +20,10 @@ import torch
 from nuwave.audio.degrade import Degradation
 from nuwave.audio.dsp import level_gain, resample
 from nuwave.audio.files import read_audio
+from nuwave.benchmark.metrics import ACTIVE_DB
 from nuwave.benchmark.tables import markdown_table
 from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models.envelope import POWER_FLOOR, top_level
-
-ACTIVE_DB = 40.0  # frames within this of the reference band's loudest count as active
 
 
 def db(power: torch.Tensor) -> torch.Tensor:
@@ -53,25 +52,28 @@ def main() -> None:
     with torch.no_grad():
         bands, mask = denoiser.envelope_target(target * gain, bandwidth)
         used = mask[0].bool()
-        reference_band = db((10 ** bands[0][used]).mean(0))
+        reference_power = 10 ** bands[0][used]  # (bands above the cutoff, frames)
         power = denoiser.spectrum(cond * gain).abs().square()
         top = db(top_level(power, bandwidth, rate)[0])
-        predicted = [(10 ** pipe.denoiser.predict_envelope(cond * gain, bandwidth)[0][used]) for pipe in pipes]
+        predicted = [10 ** pipe.denoiser.predict_envelope(cond * gain, bandwidth)[0][used] for pipe in pipes]
+    reference_band = db(reference_power.mean(0))
+    predicted_band = [db(p.mean(0)) for p in predicted]
+    # frames within the benchmark's ACTIVE_DB of the reference band's loudest frame count as active
     active = reference_band > reference_band.max() - ACTIVE_DB
     hop_seconds = denoiser.config.hop_length / rate
     frames = range(0, min(reference_band.shape[0], int(args.seconds / hop_seconds) + 1), args.every)
     header = ["time (s)", "input's top (dB)", "reference band (dB)"] + [f"{m} (dB)" for m in args.model]
     rows = [[f"{index * hop_seconds:.3f}", f"{top[index]:.1f}", f"{reference_band[index]:.1f}"]
-            + [f"{db(p.mean(0))[index]:.1f}" for p in predicted] for index in frames]
+            + [f"{band[index]:.1f}" for band in predicted_band] for index in frames]
     print(f"Produced by `python scripts/envelope_trace.py {args.file} --input-rate {args.input_rate} "
           + " ".join(f"--model {m}" for m in args.model) + f" --every {args.every} --seconds {args.seconds:g}`")
     print()
     print("\n".join(markdown_table(header, rows)))
     print()
     summary = []
-    for model, p in zip(args.model, predicted):
-        ratio = 10 * torch.log10(p[:, active].mean() / (10 ** bands[0][used][:, active]).mean())
-        spread = (reference_band - db(p.mean(0)))[active].std()
+    for model, p, band in zip(args.model, predicted, predicted_band):
+        ratio = 10 * torch.log10(p[:, active].mean() / reference_power[:, active].mean())
+        spread = (reference_band - band)[active].std()
         summary.append([model, f"{float(ratio):+.1f}", f"{float(spread):.1f}"])
     print("\n".join(markdown_table(["model", "band power over active frames - reference's (dB)",
                                     "spread of the frame-by-frame difference (dB)"], summary)))
