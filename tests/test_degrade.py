@@ -13,7 +13,9 @@ from nuwave.audio.degrade import (
     mp3_128k,
     mp3_level,
     random_degradation,
+    random_tilt,
     round_trip,
+    spectral_tilt,
 )
 
 
@@ -89,3 +91,32 @@ def test_random_degradation_is_a_pure_function_of_the_generator():
     cutoffs = [random_degradation(source, 48000, np.random.default_rng(s), DegradationRange(2000, 22000, 0.0))[1]
                for s in range(30)]
     assert 2000 <= min(cutoffs) and max(cutoffs) <= 22000 and np.std(cutoffs) > 1000
+
+
+@pytest.mark.parametrize("slope", [3.0, -2.0])
+def test_spectral_tilt_changes_each_octave_above_its_corner_by_its_slope(slope):
+    source = white(2.0)
+    tilted = spectral_tilt(source, 48000, slope, 2000.0)
+    freqs = np.fft.rfftfreq(source.size, 1 / 48000)
+    power = lambda x, centre: np.mean(np.abs(np.fft.rfft(x))[(freqs > 0.95 * centre) & (freqs < 1.05 * centre)] ** 2)
+    for centre, octaves in ((800.0, 0.0), (4000.0, 1.0), (8000.0, 2.0), (16000.0, 3.0)):
+        change = 10 * np.log10(power(tilted, centre) / power(source, centre))
+        assert abs(change - slope * octaves) < 0.3
+    # aligned with its input: a gentle tilt leaves the waveform nearly as it was
+    assert np.corrcoef(source, spectral_tilt(source, 48000, 0.3, 2000.0))[0, 1] > 0.99
+
+
+def test_random_tilt_is_bounded_and_a_pure_function_of_the_generator():
+    source = white(1.0)
+    freqs = np.fft.rfftfreq(source.size, 1 / 48000)
+    band = (freqs > 20000) & (freqs < 22000)
+    changes = []
+    for seed in range(12):
+        out = random_tilt(source, 48000, np.random.default_rng(seed), 3.0)
+        assert out.shape == source.shape and out.dtype == np.float32
+        np.testing.assert_array_equal(out, random_tilt(source, 48000, np.random.default_rng(seed), 3.0))
+        changes.append(10 * np.log10(np.mean(np.abs(np.fft.rfft(out))[band] ** 2)
+                                     / np.mean(np.abs(np.fft.rfft(source))[band] ** 2)))
+    # at most 3 dB per octave over the 1.4-3.5 octaves from a 2-8 kHz corner to 21 kHz; both ways drawn
+    assert max(abs(c) for c in changes) < 3.0 * np.log2(21000 / 2000) + 0.5
+    assert min(changes) < -1.0 and max(changes) > 1.0

@@ -229,6 +229,25 @@ def test_stereo_files_give_left_right_mid_and_side_examples(tmp_path):
     assert seen == set(candidates)
 
 
+def test_eq_tilt_changes_training_targets_but_never_validation_segments(tmp_path):
+    from nuwave.training.config import TrainConfig
+    from nuwave.training.data import AudioCache, SourceFile, prepare_files
+    from nuwave.training.loop import segments
+
+    sf.write(str(tmp_path / "m.wav"), tone_mix(48000, 1.0), 48000, subtype="FLOAT")
+    files = prepare_files([SourceFile(str(tmp_path / "m.wav"))], AudioCache(tmp_path / "cache", 48000, "channels"))
+    plain = TrainConfig(data=[str(tmp_path / "m.wav")], run_dir=str(tmp_path / "run"), pause_probability=0.0)
+    tilted = TrainConfig(data=[str(tmp_path / "m.wav")], run_dir=str(tmp_path / "run"), pause_probability=0.0,
+                         eq_tilt_db=6.0)
+    for index in range(4):
+        a = segments(plain, files, 48000, 4, 0)[index]["target"]
+        b = segments(tilted, files, 48000, 4, 0)[index]["target"]
+        assert not torch.allclose(a, b, atol=1e-4)  # a tilt up to 6 dB per octave changes the band above 2-8 kHz
+        for seed in (0, 1):
+            torch.testing.assert_close(segments(plain, files, 48000, 4, seed, tilt=False)[index]["target"],
+                                       segments(tilted, files, 48000, 4, seed, tilt=False)[index]["target"])
+
+
 def test_fine_tuning_a_model_without_an_envelope_adds_one_and_keeps_the_rest(tmp_path, corpus):
     train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "old", "--envelope-bands", "0")
     # a folder written before the envelope options existed: its config does not name them at all

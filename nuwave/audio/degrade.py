@@ -133,6 +133,35 @@ def mp3_128k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return codec(audio, sample_rate, "mp3", mp3_level(128), constant=True)
 
 
+def spectral_tilt(audio: np.ndarray, sample_rate: int, db_per_octave: float, corner_hz: float,
+                  numtaps: int = 257) -> np.ndarray:
+    """`audio` through a linear-phase FIR (scipy's `firwin2`) whose gain is 0 dB up to `corner_hz` and changes by
+    `db_per_octave` per octave above it: the same sound through a brighter or duller recording chain (a
+    microphone, its distance, an equaliser). Aligned with the input (the FIR's delay is taken out)."""
+    nyquist = sample_rate / 2
+    if db_per_octave == 0.0 or not 0 < corner_hz < nyquist:
+        return np.asarray(audio, dtype=np.float32).copy()
+    freqs = np.concatenate([[0.0], np.geomspace(corner_hz, nyquist, 48)])
+    gains = 10 ** (np.concatenate([[0.0], db_per_octave * np.log2(freqs[1:] / corner_hz)]) / 20)
+    taps = signal.firwin2(numtaps | 1, freqs, gains, fs=sample_rate)
+    return np.ascontiguousarray(signal.oaconvolve(audio, taps, mode="same", axes=-1), dtype=np.float32)
+
+
+def random_tilt(audio: np.ndarray, sample_rate: int, rng: np.random.Generator, max_db_per_octave: float
+                ) -> np.ndarray:
+    """`spectral_tilt` at a slope drawn uniformly from +-`max_db_per_octave` above a corner drawn log-uniformly
+    from `TILT_CORNERS_HZ`. Training draws it so that the same instrument or voice comes with many levels of its
+    high band, each visible in the slope of the band below: the envelope of the missing band is then learned from
+    what the input shows, not from what such a sound usually has."""
+    slope = float(rng.uniform(-max_db_per_octave, max_db_per_octave))
+    corner = float(np.exp(rng.uniform(*np.log(TILT_CORNERS_HZ))))
+    return spectral_tilt(audio, sample_rate, slope, corner)
+
+
+# Where a drawn tilt starts (Hz): above the fundamentals and formants that make a sound what it is.
+TILT_CORNERS_HZ = (2000.0, 8000.0)
+
+
 # Training: degradations drawn at random ---------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ class TrainConfig:
     silence_db: float = option(-80.0, "Segments quieter than this (dBFS RMS) are skipped", -120.0, 0.0)
     pause_probability: float = option(0.3, "Probability that a segment gets pauses (digital silence or room tone)",
                                       0.0, 1.0)
+    eq_tilt_db: float = option(0.0, "Largest random spectral tilt of a training segment, dB per octave above a "
+                               "random 2-8 kHz corner (0: none; validation segments never get one)", 0.0, 12.0)
     min_cutoff_hz: float = option(2000.0, "Lowest low-pass cutoff of the degradation", 500.0, 23000.0)
     max_cutoff_hz: float = option(22000.0, "Highest low-pass cutoff of the degradation", 500.0, 23500.0)
     codec_probability: float = option(0.2, "Probability of an MP3 / Vorbis round trip", 0.0, 1.0)

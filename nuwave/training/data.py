@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nuwave.audio.degrade import DegradationRange, random_degradation
+from nuwave.audio.degrade import DegradationRange, random_degradation, random_tilt
 from nuwave.audio.dsp import coloured_noise, resample
 from nuwave.audio.files import READ_EXTENSIONS, read_audio
 
@@ -170,7 +170,8 @@ class SegmentDataset(torch.utils.data.Dataset):
     """Item `i` is a random segment of a random file, degraded at random, all drawn from
     `numpy.random.default_rng((seed, i))`. A file's chance is proportional to its length (`balance="length"`),
     or to its length within its `--data` entry with every entry an equal share (`balance="entries"`: e.g. as
-    much speech as music from one speech and one music manifest).
+    much speech as music from one speech and one music manifest). With `tilt_db_per_octave`, each segment first
+    goes through a random spectral tilt up to that slope (`nuwave.audio.degrade.random_tilt`).
 
     Returns a dict: `target` and `cond` `(1, T)` float32 at the model rate, `bandwidth` (the condition's cutoff
     over the Nyquist frequency), `trusted` (the target's trusted bandwidth over the Nyquist frequency) and
@@ -179,10 +180,10 @@ class SegmentDataset(torch.utils.data.Dataset):
 
     def __init__(self, files: list[CachedFile], sample_rate: int, segment: int, length: int, seed: int,
                  ranges: DegradationRange, silence_db: float, gain_db: float, balance: str = "length",
-                 pause_probability: float = 0.0) -> None:
+                 pause_probability: float = 0.0, tilt_db_per_octave: float = 0.0) -> None:
         self.files, self.sample_rate, self.segment, self.length, self.seed = files, sample_rate, segment, length, seed
         self.ranges, self.silence_rms, self.gain_db = ranges, 10 ** (silence_db / 20), gain_db
-        self.pause_probability = pause_probability
+        self.pause_probability, self.tilt_db_per_octave = pause_probability, tilt_db_per_octave
         weights = np.array([f.frames * f.channels for f in files], dtype=np.float64)
         if balance == "entries":
             entries = np.array([f.entry for f in files])
@@ -220,6 +221,8 @@ class SegmentDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng((self.seed, index))
         target, file = self._segment(rng)
+        if self.tilt_db_per_octave > 0:  # drawn only when asked, so runs without it draw as before
+            target = random_tilt(target, self.sample_rate, rng, self.tilt_db_per_octave)
         if rng.random() < self.pause_probability:
             target = with_pauses(target, self.sample_rate, file.content_hz, rng)
         target = target * 10 ** (rng.uniform(self.gain_db, 0.0) / 20)

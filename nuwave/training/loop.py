@@ -126,7 +126,7 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
-    return loader, segments(config, val_files, rate, config.validation_segments, config.seed + 1)
+    return loader, segments(config, val_files, rate, config.validation_segments, config.seed + 1, tilt=False)
 
 
 def split_sources(config: TrainConfig) -> tuple[list, list]:
@@ -134,12 +134,14 @@ def split_sources(config: TrainConfig) -> tuple[list, list]:
     return split_files(index_sources(config.data), config.validation_fraction, config.seed)
 
 
-def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int) -> SegmentDataset:
+def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int, tilt: bool = True
+             ) -> SegmentDataset:
     """`count` segments of `files` drawn and degraded as `config` says: the training data (seed `config.seed`) or
-    the fixed validation segments (`config.seed + 1`)."""
+    the fixed validation segments (`config.seed + 1`, `tilt=False`: measured on the recordings as they are)."""
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     return SegmentDataset(files, rate, round(config.segment_seconds * rate), count, seed, ranges, config.silence_db,
-                          config.gain_db, config.balance, config.pause_probability)
+                          config.gain_db, config.balance, config.pause_probability,
+                          config.eq_tilt_db if tilt else 0.0)
 
 
 def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
@@ -148,7 +150,7 @@ def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
     train_sources, val_sources = split_sources(config)
     files = prepare_files(val_sources or train_sources[:1], AudioCache(Path(config.run_dir) / "cache", rate,
                                                                          config.stereo))
-    return segments(config, files, rate, config.validation_segments, config.seed + 1)
+    return segments(config, files, rate, config.validation_segments, config.seed + 1, tilt=False)
 
 
 def build_optimization(config: TrainConfig, denoiser, processes: int):
