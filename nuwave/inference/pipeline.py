@@ -309,10 +309,10 @@ class NuWavePipeline(DiffusionPipeline):
         brought to the predicted envelope (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no
         higher than the continuation of the input's top, at `top_slope` dB per kHz or each item's own), and
         frames where the input is digital silence silenced."""
+        cond_power = self.denoiser.spectrum(cond.float()).abs().square()
         if self.denoiser.envelope is not None:
-            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band)
+            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power)
             if codec_cut:
-                cond_power = self.denoiser.spectrum(cond.float()).abs().square()
                 if top_slope is None:  # each item's own long-term slope (the gain does not change it)
                     long_term = cond_power.mean(dim=-1).cpu().numpy()
                     cutoffs = (band * self.model_rate / 2).tolist()
@@ -323,7 +323,7 @@ class NuWavePipeline(DiffusionPipeline):
                                                torch.tensor(slopes, device=band.device))
                 envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band)
-        input_power = self.denoiser.spectrum(cond.float() / gain).abs().square().mean(dim=1, keepdim=True)
+        input_power = cond_power.mean(dim=1, keepdim=True) / gain.square()  # at the input's own level
         return spectrum * (input_power >= DIGITAL_SILENCE_POWER)
 
 

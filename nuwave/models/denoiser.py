@@ -207,16 +207,18 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         `(B, bands, frames)` and the mask of bands that lie above it `(B, bands)`."""
         return band_log_power(self.spectrum(target).abs().square(), bandwidth, self.config.envelope_bands)
 
-    def predict_envelope(self, cond: torch.Tensor, bandwidth: torch.Tensor | float) -> torch.Tensor:
+    def predict_envelope(self, cond: torch.Tensor, bandwidth: torch.Tensor | float,
+                         power: torch.Tensor | None = None) -> torch.Tensor:
         """Log10 band power `(B, bands, frames)` of the missing band, from the level-normalised condition
-        `(B, 1, T)` and its bandwidth (cutoff / Nyquist)."""
+        `(B, 1, T)` and its bandwidth (cutoff / Nyquist); `power`: the condition's STFT power
+        (`spectrum(cond).abs().square()`) when the caller already has it."""
         if self.envelope is None:
             raise ValueError("this model has no envelope predictor (envelope_bands = 0)")
         bandwidth = torch.as_tensor(bandwidth, device=cond.device, dtype=torch.float32).reshape(-1).expand(
             cond.shape[0])
         band = sinusoidal_embedding(bandwidth.clamp(0.0, 1.0) * 1000.0, self.config.embedding_dim)
         embedding = self.envelope_embedding(band.to(self.envelope.head.weight.dtype))
-        power = self.spectrum(cond).abs().square()
+        power = self.spectrum(cond).abs().square() if power is None else power
         log_spectrum = torch.log10(power + POWER_FLOOR).transpose(1, 2)  # (B, frames, bins)
         log_top = torch.log10(top_level(power, bandwidth, self.config.sample_rate) + POWER_FLOOR)
         return self.envelope(log_spectrum.to(embedding.dtype), embedding, log_top.to(embedding.dtype)).float()
