@@ -24,8 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("models", nargs="+", help="shipped model names or save_pretrained folders")
+    parser.add_argument("--segments", type=int, help="segments to draw (default: the run's own validation count); "
+                        "the first ones are the run's own")
     args = parser.parse_args()
-    config = TrainConfig.load(args.run_dir / "config.json", run_dir=str(args.run_dir))
+    overrides = {} if args.segments is None else {"validation_segments": args.segments}
+    config = TrainConfig.load(args.run_dir / "config.json", run_dir=str(args.run_dir), **overrides)
     rows = []
     for model in args.models:
         pipe = NuWavePipeline.from_pretrained(model)
@@ -33,7 +36,8 @@ def main() -> None:
         dataset = validation_segments(config, pipe.model_rate)
         values = np.array([validation_values(pipe, dataset, index, config) for index in range(len(dataset))])
         rows.append([model, len(dataset), f"{values[:, 0].mean():.4f}", f"{values[:, 1].mean():.4f}"])
-    print(f"Produced by `python scripts/validate_models.py {args.run_dir} {' '.join(args.models)}`")
+    segments = "" if args.segments is None else f" --segments {args.segments}"
+    print(f"Produced by `python scripts/validate_models.py {args.run_dir} {' '.join(args.models)}{segments}`")
     print()
     print("\n".join(markdown_table(["model", "segments", "validation loss", "LSD"], rows)))
 

@@ -133,6 +133,10 @@ def mp3_128k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return codec(audio, sample_rate, "mp3", mp3_level(128), constant=True)
 
 
+# Where a drawn tilt starts (Hz): above the fundamentals and formants that make a sound what it is.
+TILT_CORNERS_HZ = (2000.0, 8000.0)
+
+
 def spectral_tilt(audio: np.ndarray, sample_rate: int, db_per_octave: float, corner_hz: float,
                   numtaps: int = 257) -> np.ndarray:
     """`audio` through a linear-phase FIR (scipy's `firwin2`) whose gain is 0 dB up to `corner_hz` and changes by
@@ -156,10 +160,6 @@ def random_tilt(audio: np.ndarray, sample_rate: int, rng: np.random.Generator, m
     slope = float(rng.uniform(-max_db_per_octave, max_db_per_octave))
     corner = float(np.exp(rng.uniform(*np.log(TILT_CORNERS_HZ))))
     return spectral_tilt(audio, sample_rate, slope, corner)
-
-
-# Where a drawn tilt starts (Hz): above the fundamentals and formants that make a sound what it is.
-TILT_CORNERS_HZ = (2000.0, 8000.0)
 
 
 # Training: degradations drawn at random ---------------------------------------------------------------------
