@@ -1,0 +1,137 @@
+"""How much of the missing band's waveform the input fixes, and how much the SNR target needs: a table per
+condition of the benchmark's held-out sets (standard protocol), written as markdown to stdout.
+
+The benchmark's SNR counts the band's phase: a band at the reference's power whose correlation with the
+reference's band is rho leaves a waveform error of (1 + g - 2 rho sqrt(g)) times the one the missing band leaves
+(g: the band's power over the reference's), where sinc leaves 1 (when the missing band makes sinc's error). SNR
+within 1.5 dB of sinc's needs that factor at most 10^0.15 = 1.41: rho >= 0.29 at g = 1 (0 dB), 0.14 at -2 dB,
+nothing under -3.9 dB. The table sets beside it:
+
+- `model rho`, `octave 1 (dB)`: the shipped model's coherence and first-octave level, read from the committed
+  report (`eval/results/<suite>/results.json`, 8 steps);
+- `cube rho`: the correlation of the input's odd excitation (the sinc-upsampled input cubed over its local power,
+  `odd_excitation`) with the reference's band, with one sign for all files (the pooled sign), over the first
+  half-octave above the cutoff and over the whole band; and the share of files whose own sign agrees;
+- `oracle`: the share of the reference's power in the first half-octave that a linear filter of that excitation,
+  fitted to each file on its own (one complex gain per STFT bin; chance level, 1 / frames, taken off), explains:
+  an upper bound for what a fixed readout of that feature could reach, not a reachable figure.
+
+    python scripts/coherence_ceiling.py --suite speech --suite music > eval/results/coherence_ceiling.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.ndimage import uniform_filter1d
+
+from nuwave.audio.degrade import Degradation
+from nuwave.audio.dsp import level_gain, resample
+from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
+from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
+from nuwave.benchmark.tables import markdown_table
+
+SNR_MARGIN_DB = 1.5
+# The excitation's local power: a moving mean over this long (seconds), half the denoiser's STFT frame.
+EXCITATION_WINDOW_S = 512 / 48000
+# Under this local power (the level-normalised input, RMS 0.2) the excitation no longer follows the input's level.
+EXCITATION_FLOOR = 1e-6
+
+
+def odd_excitation(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`audio ** 3` over its local power: energy above a band-limited input's top, on its pitch pulses and with its
+    polarity, at the input's own level (an odd nonlinearity, as classic bandwidth extension's excitations)."""
+    power = uniform_filter1d(audio.astype(np.float64) ** 2, round(EXCITATION_WINDOW_S * sample_rate) | 1,
+                             mode="nearest")
+    return (audio**3 / (power + EXCITATION_FLOOR)).astype(np.float32)
+
+
+def required_rho(level_db: float) -> float:
+    """The coherence at which a band `level_db` from the reference's power keeps the SNR within
+    `SNR_MARGIN_DB` of sinc's (0 when any coherence does)."""
+    g = 10 ** (level_db / 10)
+    return max(0.0, (1 + g - 10 ** (SNR_MARGIN_DB / 10)) / (2 * math.sqrt(g)))
+
+
+def stft(audio: np.ndarray) -> np.ndarray:
+    window = torch.hann_window(LSD_N_FFT)
+    return torch.stft(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), LSD_N_FFT, LSD_HOP,
+                      window=window, center=True, pad_mode="reflect", return_complex=True).numpy()
+
+
+def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
+    """Per file: cross and power sums of the excitation and the reference in the first half-octave and the whole
+    band above the cutoff, and the oracle's explained share of the first half-octave."""
+    low, _ = Degradation("standard", rate).apply(reference, output_rate)
+    up = resample(low, rate, output_rate, reference.shape[-1])
+    gain = float(level_gain(torch.from_numpy(up)[None, None]))
+    excitation = odd_excitation(up * gain, output_rate)
+    ref_spec, exc_spec = stft(reference), stft(excitation)
+    freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
+    cutoff = rate / 2
+    out = {}
+    for name, top in (("half", 1.5 * cutoff), ("band", output_rate / 2)):
+        sel = (freqs > cutoff) & (freqs <= top)
+        r, e = ref_spec[sel], exc_spec[sel]
+        out[name] = (float(np.real(np.sum(e * r.conj()))), float(np.sum(np.abs(e) ** 2)), float(np.sum(np.abs(r) ** 2)))
+    sel = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
+    r, e = ref_spec[sel], exc_spec[sel]
+    fitted = np.abs(np.sum(e * r.conj(), axis=1)) ** 2 / np.maximum(np.sum(np.abs(e) ** 2, axis=1), 1e-30)
+    out["oracle"] = float(np.sum(fitted) / max(np.sum(np.abs(r) ** 2), 1e-30)) - 1.0 / ref_spec.shape[1]
+    return out
+
+
+def model_figures(suite: str, condition: str) -> tuple[float, float]:
+    """(coherence, octave 1 dB) of the shipped model at 8 steps, from the committed report; NaN when absent."""
+    path = Path("eval/results") / suite / "results.json"
+    if path.is_file():
+        for row in json.loads(path.read_text())["summary"]:
+            if row["condition"] == condition and row["system"] == "nuwave" and row.get("steps") == 8:
+                return row["band_coherence"], row["band_db_1"]
+    return float("nan"), float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", action="append", required=True, help="suite name or JSON (repeatable)")
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    args = parser.parse_args()
+    rows = []
+    for name in args.suite:
+        suite = Suite.load(suite_file(name), args.data)
+        for rate in suite.input_rates:
+            condition = condition_name(Degradation("standard", rate))
+            terms = [file_terms(load_reference(path, suite.output_rate, (rate,)), rate, suite.output_rate)
+                     for path in suite.files]
+            cells = []
+            for part in ("half", "band"):
+                cross = np.array([t[part][0] for t in terms])
+                rho = cross / np.sqrt([t[part][1] * t[part][2] for t in terms]).clip(1e-30)
+                sign = np.sign(np.sum(cross)) or 1.0
+                cells.append(f"{sign * np.mean(rho):+.3f}")
+                if part == "half":
+                    agree = np.mean(np.sign(cross) == sign)
+            oracle = np.mean([t["oracle"] for t in terms])
+            coherence, octave = model_figures(suite.name, condition)
+            rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
+                         f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1],
+                         f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
+    print("Produced by `python scripts/coherence_ceiling.py "
+          + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite) + "`\n")
+    print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {required_rho(0.0):.2f} at 0 dB, "
+          f"{required_rho(-2.0):.2f} at -2 dB, {required_rho(-4.0):.2f} at -4 dB.\n")
+    header = ["suite", "condition", "files", "model rho", "octave 1 (dB)", "rho needed at that level",
+              "cube rho, first half-octave", "files of that sign", "cube rho, whole band",
+              "oracle share, first half-octave"]
+    print("\n".join(markdown_table(header, rows)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
