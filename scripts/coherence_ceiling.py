@@ -10,8 +10,12 @@ nothing under -3.9 dB. The table sets beside it:
 - `model rho`, `octave 1 (dB)`: the shipped model's coherence and first-octave level, read from the committed
   report (`eval/results/<suite>/results.json`, 8 steps);
 - `cube rho`: the correlation of the input's odd excitation (the sinc-upsampled input cubed over its local power,
-  `odd_excitation`) with the reference's band, with one sign for all files (the pooled sign), over the first
-  half-octave above the cutoff and over the whole band; and the share of files whose own sign agrees;
+  `odd_excitation`) with the reference's band, with one sign for all files and columns (the pooled sign of the
+  first half-octave), over the first half-octave above the cutoff and over the whole band; and the share of files
+  whose own sign agrees;
+- `after a causal low-pass`: the same first-half-octave correlation when the input is made by the same Chebyshev
+  low-pass run once, causally (minimum phase, as half of the training degradations are), then resampled: the
+  filter turns the input's phase near its cutoff, and the relation goes with it;
 - `oracle`: the share of the reference's power in the first half-octave that a linear filter of that excitation,
   fitted to each file on its own (one complex gain per STFT bin; chance level, 1 / frames, taken off), explains:
   an upper bound for what a fixed readout of that feature could reach, not a reachable figure.
@@ -32,7 +36,7 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from nuwave.audio.degrade import Degradation
+from nuwave.audio.degrade import Degradation, lowpass, resample_poly
 from nuwave.audio.dsp import level_gain, resample
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
@@ -66,17 +70,29 @@ def stft(audio: np.ndarray) -> np.ndarray:
                       window=window, center=True, pad_mode="reflect", return_complex=True).numpy()
 
 
+def excitation_of(low: np.ndarray, rate: int, output_rate: int, length: int) -> np.ndarray:
+    """The odd excitation of a low-rate input, upsampled and level-normalised as the model sees it."""
+    up = resample(low, rate, output_rate, length)
+    return odd_excitation(up * float(level_gain(torch.from_numpy(up)[None, None])), output_rate)
+
+
 def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
     """Per file: cross and power sums of the excitation and the reference in the first half-octave and the whole
-    band above the cutoff, and the oracle's explained share of the first half-octave."""
+    band above the cutoff (also for an input made by a causal low-pass), and the oracle's explained share of the
+    first half-octave."""
+    length = reference.shape[-1]
     low, _ = Degradation("standard", rate).apply(reference, output_rate)
-    up = resample(low, rate, output_rate, reference.shape[-1])
-    gain = float(level_gain(torch.from_numpy(up)[None, None]))
-    excitation = odd_excitation(up * gain, output_rate)
-    ref_spec, exc_spec = stft(reference), stft(excitation)
+    causal = resample_poly(lowpass(reference, output_rate, rate / 2, "cheby1", 8, 0.05, zero_phase=False),
+                           output_rate, rate)
+    ref_spec = stft(reference)
+    exc_spec = stft(excitation_of(low, rate, output_rate, length))
+    causal_spec = stft(excitation_of(causal, rate, output_rate, length))
     freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
     cutoff = rate / 2
     out = {}
+    half = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
+    r, e = ref_spec[half], causal_spec[half]
+    out["causal"] = (float(np.real(np.sum(e * r.conj()))), float(np.sum(np.abs(e) ** 2)), float(np.sum(np.abs(r) ** 2)))
     for name, top in (("half", 1.5 * cutoff), ("band", output_rate / 2)):
         sel = (freqs > cutoff) & (freqs <= top)
         r, e = ref_spec[sel], exc_spec[sel]
@@ -111,17 +127,16 @@ def main() -> None:
             terms = [file_terms(load_reference(path, suite.output_rate, (rate,)), rate, suite.output_rate)
                      for path in suite.files]
             cells = []
-            for part in ("half", "band"):
+            sign = np.sign(sum(t["half"][0] for t in terms)) or 1.0  # the pooled sign, kept for every column
+            for part in ("half", "band", "causal"):
                 cross = np.array([t[part][0] for t in terms])
                 rho = cross / np.sqrt([t[part][1] * t[part][2] for t in terms]).clip(1e-30)
-                sign = np.sign(np.sum(cross)) or 1.0
                 cells.append(f"{sign * np.mean(rho):+.3f}")
-                if part == "half":
-                    agree = np.mean(np.sign(cross) == sign)
+            agree = np.mean(np.sign([t["half"][0] for t in terms]) == sign)
             oracle = np.mean([t["oracle"] for t in terms])
             coherence, octave = model_figures(suite.name, condition)
             rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
-                         f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1],
+                         f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
     print("Produced by `python scripts/coherence_ceiling.py "
           + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite) + "`\n")
@@ -129,6 +144,7 @@ def main() -> None:
           f"{required_rho(-2.0):.2f} at -2 dB, {required_rho(-4.0):.2f} at -4 dB.\n")
     header = ["suite", "condition", "files", "model rho", "octave 1 (dB)", "rho needed at that level",
               "cube rho, first half-octave", "files of that sign", "cube rho, whole band",
+              "cube rho, first half-octave, after a causal low-pass",
               "oracle share, first half-octave"]
     print("\n".join(markdown_table(header, rows)))
 
