@@ -118,7 +118,7 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
             (run_dir / "split.json").write_text(json.dumps(
                 {"train": [s.path for s in train_sources], "validation": [s.path for s in val_sources]}, indent=1))
         train_files = prepare_files(train_sources, cache)
-        val_files = prepare_files(val_sources or train_sources[:1], cache)
+        val_files = prepare_files(val_sources or train_sources[:1], cache)  # none held out: its first file
     per_step = config.batch_size * config.gradient_accumulation * accelerator.num_processes
     dataset = segments(config, train_files, rate, config.max_steps * per_step, config.seed)
     loader = torch.utils.data.DataLoader(
@@ -126,7 +126,7 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
         pin_memory=accelerator.device.type == "cuda", persistent_workers=config.num_workers > 0,
         drop_last=True,
     )
-    return loader, segments(config, val_files, rate, config.validation_segments, config.seed + 1, tilt=False)
+    return loader, held_out_segments(config, val_files, rate)
 
 
 def split_sources(config: TrainConfig) -> tuple[list, list]:
@@ -137,7 +137,7 @@ def split_sources(config: TrainConfig) -> tuple[list, list]:
 def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int, tilt: bool = True
              ) -> SegmentDataset:
     """`count` segments of `files` drawn and degraded as `config` says: the training data (seed `config.seed`) or
-    the fixed validation segments (`config.seed + 1`, `tilt=False`: measured on the recordings as they are)."""
+    the fixed validation segments (`held_out_segments`)."""
     ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
     return SegmentDataset(files, rate, round(config.segment_seconds * rate), count, seed, ranges, config.silence_db,
                           config.gain_db, config.balance, config.pause_probability,
@@ -150,6 +150,12 @@ def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
     train_sources, val_sources = split_sources(config)
     files = prepare_files(val_sources or train_sources[:1], AudioCache(Path(config.run_dir) / "cache", rate,
                                                                          config.stereo))
+    return held_out_segments(config, files, rate)
+
+
+def held_out_segments(config: TrainConfig, files: list, rate: int) -> SegmentDataset:
+    """The run's fixed validation segments of its validation `files`: their own seed (`config.seed + 1`) and no
+    spectral tilt (measured on the recordings as they are)."""
     return segments(config, files, rate, config.validation_segments, config.seed + 1, tilt=False)
 
 
