@@ -54,8 +54,10 @@ def main() -> None:
         used = mask[0].bool()
         reference_power = 10 ** bands[0][used]  # (bands above the cutoff, frames)
         power = denoiser.spectrum(cond * gain).abs().square()
-        top = db(top_level(power, bandwidth, rate)[0])
-        predicted = [10 ** pipe.denoiser.predict_envelope(cond * gain, bandwidth, power)[0][used] for pipe in pipes]
+        level = top_level(power, bandwidth, rate)
+        top = db(level[0])
+        predicted = [10 ** pipe.denoiser.predict_envelope(cond * gain, bandwidth, power, level)[0][used]
+                     for pipe in pipes]
     reference_band = db(reference_power.mean(0))
     predicted_band = [db(p.mean(0)) for p in predicted]
     # frames within the benchmark's ACTIVE_DB of the reference band's loudest frame count as active

@@ -66,3 +66,25 @@ def test_an_untrained_head_predicts_the_anchor_in_every_band(anchor, share):
 def test_an_unknown_anchor_is_refused():
     with pytest.raises(ValueError, match="envelope_anchor 'loudest'"):
         NuWaveDenoiser(envelope_anchor="loudest")
+
+
+@pytest.mark.parametrize("anchor", ["blend", "input-top", "frame-mean"])
+def test_the_top_level_handed_over_is_the_one_computed_and_a_frame_mean_model_needs_none(anchor, monkeypatch):
+    """`predict_envelope(..., power, level)` gives what it computes itself; a "frame-mean" model never computes
+    the input's top, and a model that uses it computes it at most once."""
+    import nuwave.models.denoiser as denoiser_module
+
+    torch.manual_seed(0)
+    model = NuWaveDenoiser(channels=16, num_blocks=1, embedding_dim=16, envelope_bands=8, envelope_channels=16,
+                           envelope_blocks=1, envelope_anchor=anchor).eval()
+    cond, band = 0.1 * torch.randn(1, 1, 4800), torch.tensor([0.4])
+    power = model.spectrum(cond).abs().square()
+    with torch.no_grad():
+        own = model.predict_envelope(cond, band)
+        handed = model.predict_envelope(cond, band, power, top_level(power, band, 48000))
+    torch.testing.assert_close(handed, own)
+    calls = []
+    monkeypatch.setattr(denoiser_module, "top_level", lambda *args: calls.append(1) or top_level(*args))
+    with torch.no_grad():
+        model.predict_envelope(cond, band, power)
+    assert len(calls) == (0 if anchor == "frame-mean" else 1)

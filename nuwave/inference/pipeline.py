@@ -32,7 +32,13 @@ from nuwave.inference.options import (
     DTYPES,
 )
 from nuwave.models.denoiser import FOLDER_DEFAULTS, NuWaveDenoiser
-from nuwave.models.envelope import ENVELOPE_ANCHORS, continuation_ceiling, generated_bins, shape_to_envelope
+from nuwave.models.envelope import (
+    ENVELOPE_ANCHORS,
+    continuation_ceiling,
+    generated_bins,
+    shape_to_envelope,
+    top_level,
+)
 from nuwave.models.schedule import check_steps, predicted_sample
 
 AudioArray = Union[np.ndarray, torch.Tensor]
@@ -311,7 +317,10 @@ class NuWavePipeline(DiffusionPipeline):
         frames where the input is digital silence silenced."""
         cond_power = self.denoiser.spectrum(cond.float()).abs().square()
         if self.denoiser.envelope is not None:
-            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power)
+            # the power of the input's top, once, for the envelope's anchor and the codec's ceiling
+            level = top_level(cond_power, band, self.model_rate) if codec_cut or self.denoiser.envelope.uses_top \
+                else None
+            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power, level)
             if codec_cut:
                 if top_slope is None:  # each item's own long-term slope (the gain does not change it)
                     long_term = cond_power.mean(dim=-1).cpu().numpy()
@@ -320,7 +329,7 @@ class NuWavePipeline(DiffusionPipeline):
                 else:
                     slopes = [float(top_slope)] * cond.shape[0]
                 ceiling = continuation_ceiling(cond_power, band, envelope.shape[1], self.model_rate,
-                                               torch.tensor(slopes, device=band.device))
+                                               torch.tensor(slopes, device=band.device), level)
                 envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band)
         input_power = cond_power.mean(dim=1, keepdim=True) / gain.square()  # at the input's own level

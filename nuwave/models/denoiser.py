@@ -208,10 +208,11 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         return band_log_power(self.spectrum(target).abs().square(), bandwidth, self.config.envelope_bands)
 
     def predict_envelope(self, cond: torch.Tensor, bandwidth: torch.Tensor | float,
-                         power: torch.Tensor | None = None) -> torch.Tensor:
+                         power: torch.Tensor | None = None, level: torch.Tensor | None = None) -> torch.Tensor:
         """Log10 band power `(B, bands, frames)` of the missing band, from the level-normalised condition
         `(B, 1, T)` and its bandwidth (cutoff / Nyquist); `power`: the condition's STFT power
-        (`spectrum(cond).abs().square()`) when the caller already has it."""
+        (`spectrum(cond).abs().square()`) and `level`: the power of its top (`top_level(power, bandwidth,
+        sample_rate)`, used by the "blend" and "input-top" anchors), when the caller already has them."""
         if self.envelope is None:
             raise ValueError("this model has no envelope predictor (envelope_bands = 0)")
         bandwidth = torch.as_tensor(bandwidth, device=cond.device, dtype=torch.float32).reshape(-1).expand(
@@ -220,8 +221,11 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         embedding = self.envelope_embedding(band.to(self.envelope.head.weight.dtype))
         power = self.spectrum(cond).abs().square() if power is None else power
         log_spectrum = torch.log10(power + POWER_FLOOR).transpose(1, 2)  # (B, frames, bins)
-        log_top = torch.log10(top_level(power, bandwidth, self.config.sample_rate) + POWER_FLOOR)
-        return self.envelope(log_spectrum.to(embedding.dtype), embedding, log_top.to(embedding.dtype)).float()
+        log_top = None
+        if self.envelope.uses_top:
+            level = top_level(power, bandwidth, self.config.sample_rate) if level is None else level
+            log_top = torch.log10(level + POWER_FLOOR).to(embedding.dtype)
+        return self.envelope(log_spectrum.to(embedding.dtype), embedding, log_top).float()
 
     def condition_embedding(self, timestep: torch.Tensor, bandwidth: torch.Tensor) -> torch.Tensor:
         """`(B,)`, `(B,)` -> `(B, embedding_dim)`: the noise level and the bandwidth, embedded together."""

@@ -114,7 +114,14 @@ class EnvelopePredictor(nn.Module):
             nn.init.zeros_(self.top_share.weight)
             nn.init.zeros_(self.top_share.bias)
 
-    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor, log_top: torch.Tensor) -> torch.Tensor:
+    @property
+    def uses_top(self) -> bool:
+        """Whether the anchor needs the log power of the input's top (`forward`'s `log_top`)."""
+        return self.anchor != "frame-mean"
+
+    def forward(self, log_spectrum: torch.Tensor, embedding: torch.Tensor, log_top: torch.Tensor | None
+                ) -> torch.Tensor:
+        """`log_top` may be None for an anchor that does not use it (`uses_top`)."""
         hidden = self.input_projection(log_spectrum)
         for block in self.blocks:
             hidden = block(hidden, embedding)
@@ -145,17 +152,18 @@ def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth:
 
 
 def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, bands: int, sample_rate: float,
-                         slope_db_per_khz: torch.Tensor) -> torch.Tensor:
+                         slope_db_per_khz: torch.Tensor, level: torch.Tensor | None = None) -> torch.Tensor:
     """Per frame, the log10 band power that continues the input's top into the band above its cutoff: the mean
     power of the input's `TOP_HZ` just under the cutoff (less the resampler's transition band), falling at the given
     slope from the middle of that band on. For an input whose cutoff is a lossy codec's, the band the codec
     removed goes on from where the input stops; no band is generated above that.
 
     cond_power: `(B, bins, frames)` the condition's STFT power; bandwidth: `(B,)` cutoff / Nyquist;
-    slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`). Returns `(B, bands, frames)`."""
+    slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`); level: `top_level(cond_power,
+    bandwidth, sample_rate)` when the caller has it. Returns `(B, bands, frames)`."""
     bins, nyquist = cond_power.shape[1], sample_rate / 2
     top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
-    level = top_level(cond_power, bandwidth, sample_rate)
+    level = top_level(cond_power, bandwidth, sample_rate) if level is None else level
     edges = band_edges(bins, bands).to(cond_power.device).float()
     centres = (edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * nyquist  # (bands,) Hz
     distance_khz = (centres[None, :] - (top - TOP_HZ / 2)).clamp_min(0.0) / 1000  # (B, bands)
