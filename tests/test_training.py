@@ -79,6 +79,12 @@ def test_resume_continues_exactly(tmp_path, corpus):
     logged = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged if "loss/diffusion" in r] == [1, 2, 3, 4, 5, 6]
     assert [r["step"] for r in logged if "val/lsd" in r] == [3, 6]
+    # resuming a finished run trains nothing, and leaves the audit of the invocation that trained
+    audit = (tmp_path / "resumed" / "ranks" / "rank_0.json").read_text()
+    assert json.loads(audit)["segments"] == 3 * 2
+    train(*common, "--run-dir", tmp_path / "resumed", "--resume")
+    assert (tmp_path / "resumed" / "ranks" / "rank_0.json").read_text() == audit
+    assert (tmp_path / "resumed" / "metrics.jsonl").read_text().count("loss/diffusion") == 6
 
 
 def test_export_loads_and_upsamples(tmp_path, corpus):

@@ -241,7 +241,8 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         if step == stop_at:
             break
 
-    write_audit(run_dir, accelerator, denoiser, seen * config.batch_size, indices)
+    if seen:  # a resumed run that was already finished trains nothing: its audit stays that of its last invocation
+        write_audit(run_dir, accelerator, denoiser, seen * config.batch_size, indices)
     accelerator.wait_for_everyone()
     if counter.step < config.max_steps:
         accelerator.end_training()
