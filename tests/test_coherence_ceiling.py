@@ -1,0 +1,44 @@
+"""scripts/coherence_ceiling.py: the coherence the SNR target needs, and the odd excitation it measures."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "coherence_ceiling.py"
+
+
+@pytest.fixture(scope="module")
+def ceiling():
+    spec = importlib.util.spec_from_file_location("coherence_ceiling", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_coherence_needed_falls_with_the_band_level(ceiling):
+    """Error factor 1 + g - 2 rho sqrt(g) at most 10^0.15: rho 0.294 at 0 dB, 0.138 at -2 dB, none from -3.87 dB."""
+    assert ceiling.required_rho(0.0) == pytest.approx((2 - 10**0.15) / 2)
+    g = 10 ** -0.2
+    assert ceiling.required_rho(-2.0) == pytest.approx((1 + g - 10**0.15) / (2 * np.sqrt(g)))
+    assert ceiling.required_rho(-3.9) == 0.0
+    # with the required coherence the error factor sits on the bound
+    for level in (-3.0, -1.0, 0.0, 2.0):
+        g, rho = 10 ** (level / 10), ceiling.required_rho(level)
+        assert 1 + g - 2 * rho * np.sqrt(g) == pytest.approx(10**0.15)
+
+
+def test_the_odd_excitation_of_a_sine_is_its_third_harmonic_at_half_amplitude_with_the_opposite_sign(ceiling):
+    """A sin(wt) cubed over its power A^2 / 2 is A (3 sin(wt) - sin(3wt)) / 2, at any level over the floor."""
+    rate = 48000
+    window = round(ceiling.EXCITATION_WINDOW_S * rate) | 1
+    t = np.arange(rate // 2) / rate
+    frequency = 10 * rate / window  # whole periods in the moving mean
+    for amplitude in (0.3, 0.03):
+        sine = amplitude * np.sin(2 * np.pi * frequency * t)
+        excitation = ceiling.odd_excitation(sine, rate)
+        expected = amplitude * (3 * np.sin(2 * np.pi * frequency * t) - np.sin(6 * np.pi * frequency * t)) / 2
+        middle = slice(window, -window)
+        np.testing.assert_allclose(excitation[middle], expected[middle], atol=5e-3 * amplitude)
+        np.testing.assert_allclose(ceiling.odd_excitation(-sine, rate), -excitation, atol=1e-7)
