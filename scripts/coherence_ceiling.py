@@ -34,27 +34,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.ndimage import uniform_filter1d
 
 from nuwave.audio.degrade import Degradation, lowpass, resample_poly
-from nuwave.audio.dsp import level_gain, resample
+from nuwave.audio.dsp import level_gain, odd_excitation, resample
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
 from nuwave.benchmark.tables import markdown_table
 
 SNR_MARGIN_DB = 1.5
-# The excitation's local power: a moving mean over this long (seconds), half the denoiser's STFT frame.
-EXCITATION_WINDOW_S = 512 / 48000
-# Under this local power (the level-normalised input, RMS 0.2) the excitation no longer follows the input's level.
-EXCITATION_FLOOR = 1e-6
-
-
-def odd_excitation(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """`audio ** 3` over its local power: energy above a band-limited input's top, on its pitch pulses and with its
-    polarity, at the input's own level (an odd nonlinearity, as classic bandwidth extension's excitations)."""
-    power = uniform_filter1d(audio.astype(np.float64) ** 2, round(EXCITATION_WINDOW_S * sample_rate) | 1,
-                             mode="nearest")
-    return (audio**3 / (power + EXCITATION_FLOOR)).astype(np.float32)
+# The moving mean of the excitation's local power, in samples: what the pipeline uses (half the model's STFT frame).
+EXCITATION_WINDOW = 512
 
 
 def required_rho(level_db: float) -> float:
@@ -72,8 +61,9 @@ def stft(audio: np.ndarray) -> np.ndarray:
 
 def excitation_of(low: np.ndarray, rate: int, output_rate: int, length: int) -> np.ndarray:
     """The odd excitation of a low-rate input, upsampled and level-normalised as the model sees it."""
-    up = resample(low, rate, output_rate, length)
-    return odd_excitation(up * float(level_gain(torch.from_numpy(up)[None, None])), output_rate)
+    up = torch.from_numpy(resample(low, rate, output_rate, length))
+    normalised = up * level_gain(up[None, None])[0, 0]
+    return odd_excitation(normalised[None], EXCITATION_WINDOW)[0].numpy()
 
 
 def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:

@@ -29,16 +29,24 @@ def test_the_coherence_needed_falls_with_the_band_level(ceiling):
         assert 1 + g - 2 * rho * np.sqrt(g) == pytest.approx(10**0.15)
 
 
-def test_the_odd_excitation_of_a_sine_is_its_third_harmonic_at_half_amplitude_with_the_opposite_sign(ceiling):
-    """A sin(wt) cubed over its power A^2 / 2 is A (3 sin(wt) - sin(3wt)) / 2, at any level over the floor."""
-    rate = 48000
-    window = round(ceiling.EXCITATION_WINDOW_S * rate) | 1
-    t = np.arange(rate // 2) / rate
-    frequency = 10 * rate / window  # whole periods in the moving mean
+def test_the_odd_excitation_of_a_sine_is_its_third_harmonic_at_half_amplitude_with_the_opposite_sign():
+    """A sin(wt) cubed over its power A^2 / 2 is A (3 sin(wt) - sin(3wt)) / 2 at any level over the floor; odd in
+    the input; under the floor it falls away (`nuwave.audio.dsp.odd_excitation`, which the script and the
+    pipeline's `phase_lock` use)."""
+    import torch
+
+    from nuwave.audio.dsp import odd_excitation
+
+    rate, window = 48000, 512
+    t = torch.arange(rate // 2, dtype=torch.float64) / rate
+    frequency = 10 * rate / (window + 1)  # ten whole periods in the moving mean's 513 samples
     for amplitude in (0.3, 0.03):
-        sine = amplitude * np.sin(2 * np.pi * frequency * t)
-        excitation = ceiling.odd_excitation(sine, rate)
-        expected = amplitude * (3 * np.sin(2 * np.pi * frequency * t) - np.sin(6 * np.pi * frequency * t)) / 2
+        sine = amplitude * torch.sin(2 * torch.pi * frequency * t)
+        excitation = odd_excitation(sine[None], window)[0]
+        phase = 2 * torch.pi * frequency * t
+        expected = amplitude * (3 * torch.sin(phase) - torch.sin(3 * phase)) / 2
         middle = slice(window, -window)
-        np.testing.assert_allclose(excitation[middle], expected[middle], atol=5e-3 * amplitude)
-        np.testing.assert_allclose(ceiling.odd_excitation(-sine, rate), -excitation, atol=1e-7)
+        np.testing.assert_allclose(excitation[middle].numpy(), expected[middle].numpy(), atol=5e-3 * amplitude)
+        np.testing.assert_allclose(odd_excitation(-sine[None], window).numpy(), -excitation[None].numpy(), atol=1e-7)
+    quiet = 1e-5 * torch.sin(2 * torch.pi * frequency * t)
+    assert float(odd_excitation(quiet[None], window).abs().max()) < 1e-8

@@ -137,10 +137,11 @@ def evaluate(
     keep: Callable[[str, str, int | None, np.ndarray], None] | None = None,
     progress: Callable[[str], None] | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
+    phase_lock: bool = False,
 ) -> list[Record]:
     """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
     first file (for spectrogram figures). `pipe=None` runs the baselines only; the model samples with its
-    pipeline's scheduler. `temperature`: the model's sampling temperature (`NuWavePipeline.__call__`)."""
+    pipeline's scheduler. `temperature`, `phase_lock`: as `NuWavePipeline.__call__`'s."""
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
     records: list[Record] = []
@@ -170,7 +171,7 @@ def evaluate(
                     for run in range(runs):
                         settings = UpsampleSettings(
                             target_rate=output_rate, num_inference_steps=count, temperature=temperature,
-                            seed=run, cutoff=cutoff, codec_cut=condition.input_rate is None,
+                            seed=run, cutoff=cutoff, codec_cut=condition.input_rate is None, phase_lock=phase_lock,
                         )
                         systems.append(
                             ("nuwave", count, run, lambda s=settings: upsample_array(pipe, channels, low_rate, s)[0])

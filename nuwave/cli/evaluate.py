@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from nuwave.cli.common import TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
+from nuwave.cli.common import PHASE_LOCK_HELP, TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
 from nuwave.inference.options import DEFAULT_TEMPERATURE
 from nuwave.models.schedule import MAX_STEPS
 
@@ -33,14 +33,15 @@ def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
               help="Step counts to evaluate, comma-separated.")
 @click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
               help=TEMPERATURE_HELP)
+@click.option("--phase-lock", is_flag=True, help=PHASE_LOCK_HELP)
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder (default: eval/results/<suite name>).")
 @model_options
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate_command(suite_name, data, baselines_only, steps, temperature, runs, out, model, sampler, device, dtype,
-                     quiet) -> None:
+def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase_lock, runs, out, model, sampler,
+                     device, dtype, quiet) -> None:
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
     from nuwave.benchmark.evaluate import Suite, evaluate, suite_file
     from nuwave.benchmark.report import environment, write_report
@@ -67,13 +68,14 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, runs,
 
     say = None if quiet else (lambda text: click.echo(f"{suite.name}: {text}", err=True))
     try:
-        records = evaluate(suite, pipe, steps, runs, torch_device, keep, say, temperature)
+        records = evaluate(suite, pipe, steps, runs, torch_device, keep, say, temperature, phase_lock)
     except Exception as error:  # an unreadable reference: name it and stop
         fail(str(error))
         sys.exit(1)
     command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
     paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept, environment(torch_device),
-                         command, f"{sampler}, temperature {temperature:g}", None if pipe is None else model)
+                         command, f"{sampler}, temperature {temperature:g}" + (", phase lock" if phase_lock else ""),
+                         None if pipe is None else model)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
         if not any(path.suffix == ".png" for path in paths):

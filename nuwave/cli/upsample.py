@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from nuwave.cli.common import TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
+from nuwave.cli.common import PHASE_LOCK_HELP, TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
 from nuwave.inference.options import CHANNEL_MODES, DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE
 
 OUTPUT_EXTENSIONS = (".wav", ".flac")
@@ -103,6 +103,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--codec-cut", default="auto", show_default=True, type=click.Choice(["auto", "yes", "no"]),
               help="Whether the input's cutoff is a lossy codec's, so that the generated band continues the input's "
               "top instead of starting afresh; auto: yes for MP3, Vorbis and Opus files.")
+@click.option("--phase-lock", is_flag=True, help=PHASE_LOCK_HELP)
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
 @click.option("--chunk-seconds", default=10.0, show_default=True, type=FiniteRange(1.0, 600.0),
@@ -111,7 +112,8 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def upsample(inputs, output, sample_rate, subtype, container, steps, temperature, seed, cutoff, top, channel_mode,
-             codec_cut, batch_size, chunk_seconds, model, sampler, device, dtype, overwrite, quiet) -> None:
+             codec_cut, phase_lock, batch_size, chunk_seconds, model, sampler, device, dtype, overwrite, quiet
+             ) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
         raise click.UsageError("several inputs need an output folder, not a file name")
@@ -144,7 +146,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, temperature
         settings = UpsampleSettings(
             target_rate=sample_rate, num_inference_steps=steps, temperature=temperature, seed=seed,
             cutoff=cutoff, top=top, channel_mode=channel_mode, batch_size=batch_size,
-            codec_cut={"auto": None, "yes": True, "no": False}[codec_cut],
+            codec_cut={"auto": None, "yes": True, "no": False}[codec_cut], phase_lock=phase_lock,
             chunk_seconds=chunk_seconds, subtype=subtype,
         )
         for number, (source, destination) in enumerate(pending, 1):

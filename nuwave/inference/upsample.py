@@ -43,6 +43,8 @@ class UpsampleSettings:
     channel_mode: str = DEFAULT_CHANNEL_MODE
     # The cutoff is a lossy codec's (`NuWavePipeline.__call__`'s `codec_cut`); None: a file's own format says.
     codec_cut: bool | None = None
+    # The band's deterministic part from the input's odd excitation (`NuWavePipeline.__call__`'s `phase_lock`).
+    phase_lock: bool = False
     batch_size: int = 4
     chunk_seconds: float = 10.0
     overlap_seconds: float = 0.5
@@ -200,6 +202,7 @@ def generate(
             channel_mode=settings.channel_mode,
             codec_cut=slope is not None,
             top_slope=slope,
+            phase_lock=settings.phase_lock,
         ).audios
         for index, window in enumerate(result):
             write(joiner.push(window, last=last and index == len(result) - 1))
