@@ -310,12 +310,13 @@ class NuWavePipeline(DiffusionPipeline):
                     returned = callback(self, index, timestep, {name: values[name] for name in callback_inputs})
                     sample = (returned or {}).get("sample", sample)
                 bar.update()
+        predicted = self._predicted_envelope(cond, band, codec_cut)
         if temperature < 1.0:
             if phase_lock:
-                mean = self._phase_locked(mean, cond, band)
+                mean = self._phase_locked(mean, cond, band, predicted[2])
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
-        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope)
+        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
         if as_mid_side:
             spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
                                                       codec_cut, top_slope))
@@ -324,32 +325,44 @@ class NuWavePipeline(DiffusionPipeline):
             spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
         return self.denoiser.waveform(spectrum, length) / gain
 
-    def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor) -> torch.Tensor:
+    def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
+                      envelope: torch.Tensor | None) -> torch.Tensor:
         """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the odd excitation of the
-        level-normalised condition `cond`, brought to the predicted envelope (see `__call__`'s `phase_lock`)."""
+        level-normalised condition `cond`, brought to the predicted `envelope` when the model has one (see
+        `__call__`'s `phase_lock`)."""
         denoiser = self.denoiser
         length = mean.shape[-1]
         excitation = denoiser.spectrum(odd_excitation(cond[:, 0].float(), denoiser.config.n_fft // 2)[:, None])
-        if denoiser.envelope is not None:
-            envelope = denoiser.predict_envelope(cond.to(denoiser.dtype), band)
+        if envelope is not None:
             excitation = shape_to_envelope(excitation, envelope, band)
         above = generated_bins(band, excitation.shape[1])[:, :, None]
         tilted = denoiser.spectrum(denoiser.whiten(denoiser.waveform(excitation * above, length)))
         spectrum = denoiser.spectrum(mean)
         return denoiser.waveform(spectrum * (1.0 - above) + EXCITATION_SIGN * tilted * above, length)
 
-    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope) -> torch.Tensor:
+    def _predicted_envelope(self, cond, band, codec_cut) -> tuple[torch.Tensor, torch.Tensor | None,
+                                                                   torch.Tensor | None]:
+        """From the level-normalised condition `(N, 1, T)`: its STFT power, the power of its top (`top_level`,
+        where the envelope's anchor or a codec's ceiling uses it) and the predicted envelope of the missing band
+        (None for both without an envelope predictor), computed once per sampling for `_phase_locked` and
+        `_fit_band`."""
+        cond_power = self.denoiser.spectrum(cond.float()).abs().square()
+        if self.denoiser.envelope is None:
+            return cond_power, None, None
+        level = top_level(cond_power, band, self.model_rate) if codec_cut or self.denoiser.envelope.uses_top \
+            else None
+        return cond_power, level, self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power,
+                                                                 level)
+
+    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope, predicted=None) -> torch.Tensor:
         """The generated spectrum `(N, bins, frames)` fitted to its level-normalised condition `(N, 1, T)` (`gain`
         `(N, 1, 1)` undoes the normalisation): for a model with an envelope predictor, the band above the cutoff
         brought to the predicted envelope (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no
         higher than the continuation of the input's top, at `top_slope` dB per kHz or each item's own), and
-        frames where the input is digital silence silenced."""
-        cond_power = self.denoiser.spectrum(cond.float()).abs().square()
-        if self.denoiser.envelope is not None:
-            # the power of the input's top, once, for the envelope's anchor and the codec's ceiling
-            level = top_level(cond_power, band, self.model_rate) if codec_cut or self.denoiser.envelope.uses_top \
-                else None
-            envelope = self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power, level)
+        frames where the input is digital silence silenced. `predicted`: `_predicted_envelope` of this `cond`, when
+        the caller has it."""
+        cond_power, level, envelope = predicted or self._predicted_envelope(cond, band, codec_cut)
+        if envelope is not None:
             if codec_cut:
                 if top_slope is None:  # each item's own long-term slope (the gain does not change it)
                     long_term = cond_power.mean(dim=-1).cpu().numpy()
