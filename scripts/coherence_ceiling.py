@@ -79,16 +79,15 @@ def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
     causal_spec = stft(excitation_of(causal, rate, output_rate, length))
     freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
     cutoff = rate / 2
-    out = {}
     half = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
-    r, e = ref_spec[half], causal_spec[half]
-    out["causal"] = (float(np.real(np.sum(e * r.conj()))), float(np.sum(np.abs(e) ** 2)), float(np.sum(np.abs(r) ** 2)))
-    for name, top in (("half", 1.5 * cutoff), ("band", output_rate / 2)):
-        sel = (freqs > cutoff) & (freqs <= top)
-        r, e = ref_spec[sel], exc_spec[sel]
-        out[name] = (float(np.real(np.sum(e * r.conj()))), float(np.sum(np.abs(e) ** 2)), float(np.sum(np.abs(r) ** 2)))
-    sel = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
-    r, e = ref_spec[sel], exc_spec[sel]
+
+    def sums(excitation: np.ndarray, selected: np.ndarray) -> tuple[float, float, float]:
+        """(cross, excitation power, reference power) over the `selected` bins."""
+        r, e = ref_spec[selected], excitation[selected]
+        return float(np.real(np.sum(e * r.conj()))), float(np.sum(np.abs(e) ** 2)), float(np.sum(np.abs(r) ** 2))
+
+    out = {"half": sums(exc_spec, half), "band": sums(exc_spec, freqs > cutoff), "causal": sums(causal_spec, half)}
+    r, e = ref_spec[half], exc_spec[half]
     fitted = np.abs(np.sum(e * r.conj(), axis=1)) ** 2 / np.maximum(np.sum(np.abs(e) ** 2, axis=1), 1e-30)
     out["oracle"] = float(np.sum(fitted) / max(np.sum(np.abs(r) ** 2), 1e-30)) - 1.0 / ref_spec.shape[1]
     return out
