@@ -46,8 +46,9 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert f"## {condition}" in report
     assert "| nuwave | 2 |" in report and "| sinc | - |" in report and "| sbr | - |" in report and " ± " in report
     assert "Produced by `nuwave eval" in report
-    assert results["sampler"] == f"dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}"
-    assert f"sampler: dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}" in report
+    sampler = f"dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}, phase lock on rate inputs (not under a codec's cut)"
+    assert results["sampler"] == sampler
+    assert f"sampler: {sampler}" in report
     for row in results["summary"]:
         assert np.isfinite(row["lsd"]) and row["rtf"] >= 0
 

@@ -178,9 +178,9 @@ def test_temperature_zero_is_the_one_step_mean_and_blends_linearly_to_the_sample
     audio = tone_mix(16000, 0.5)
     tiny_pipeline.denoiser.envelope = None  # the envelope's band gains are not linear; the blend itself is
 
-    def run(steps, temperature):
+    def run(steps, temperature):  # the model's own mean (the phase lock replaces it by the input's excitation)
         return tiny_pipeline(audio, 16000, num_inference_steps=steps, temperature=temperature,
-                             generator=seeded(3), keep_known_band=False).audios
+                             generator=seeded(3), keep_known_band=False, phase_lock=False).audios
 
     mean, sample, half = run(6, 0.0), run(6, 1.0), run(6, 0.5)
     # The x0 estimate at the first, pure-noise step is what a one-step sampler returns.
@@ -277,7 +277,8 @@ def band_above(audio: np.ndarray, rate: int, low: float, high: float) -> np.ndar
 def test_phase_lock_makes_the_band_follow_the_input_s_odd_excitation(tiny_pipeline):
     """With `phase_lock` the band above the cutoff is minus the input's odd excitation brought to the envelope: on
     the shipped model, a sawtooth from 8 kHz gets a band that correlates over 0.9 with it, where the model's own
-    band does not (under 0.1); off, nothing changes; a silent input stays silent."""
+    band does not (under 0.1); the default locks a rate's cutoff and leaves a codec's alone; a silent input stays
+    silent."""
     from nuwave.audio.dsp import odd_excitation
 
     pipe = NuWavePipeline.from_pretrained("nuwave-base")
@@ -295,10 +296,13 @@ def test_phase_lock_makes_the_band_follow_the_input_s_odd_excitation(tiny_pipeli
 
     assert correlation(phase_lock=True) > 0.9
     assert correlation(phase_lock=True, temperature=0.0) > 0.9
-    assert abs(correlation()) < 0.1
-    plain = tiny_pipeline(audio, rate, out_rate, generator=torch.Generator().manual_seed(0)).audios
-    default = tiny_pipeline(audio, rate, out_rate, phase_lock=False, generator=torch.Generator().manual_seed(0)).audios
-    np.testing.assert_array_equal(plain, default)
+    assert abs(correlation(phase_lock=False)) < 0.1
+    for codec_cut in (False, True):  # the default is the explicit setting `not codec_cut`, bit for bit
+        def run(**options):
+            return tiny_pipeline(audio, rate, out_rate, codec_cut=codec_cut,
+                                 generator=torch.Generator().manual_seed(0), **options).audios
+        np.testing.assert_array_equal(run(), run(phase_lock=not codec_cut))
+        assert not np.allclose(run(), run(phase_lock=codec_cut))
     silent = tiny_pipeline(np.zeros(rate, np.float32), rate, out_rate, phase_lock=True,
                            generator=torch.Generator().manual_seed(0)).audios
     assert np.abs(silent).max() == 0.0
@@ -308,6 +312,8 @@ def test_phase_lock_reaches_the_pipeline_from_the_upsample_settings(tiny_pipelin
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
     audio = tone_mix(16000, 1.0)[None]
-    off = upsample_array(tiny_pipeline, audio, 16000, UpsampleSettings(target_rate=48000))[0]
+    off = upsample_array(tiny_pipeline, audio, 16000, UpsampleSettings(target_rate=48000, phase_lock=False))[0]
     on = upsample_array(tiny_pipeline, audio, 16000, UpsampleSettings(target_rate=48000, phase_lock=True))[0]
+    default = upsample_array(tiny_pipeline, audio, 16000, UpsampleSettings(target_rate=48000))[0]
     assert off.shape == on.shape and not np.allclose(off, on)
+    np.testing.assert_array_equal(default, on)  # a WAV-like input: a rate's cutoff, locked by default

@@ -137,7 +137,7 @@ def evaluate(
     keep: Callable[[str, str, int | None, np.ndarray], None] | None = None,
     progress: Callable[[str], None] | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
-    phase_lock: bool = False,
+    phase_lock: bool | None = None,
 ) -> list[Record]:
     """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
     first file (for spectrogram figures). `pipe=None` runs the baselines only; the model samples with its

@@ -13,7 +13,8 @@ TEMPERATURE_HELP = ("0 to 1: how far the result goes from the model's mean estim
                     "sample (generated detail at full level, own phase).")
 PHASE_LOCK_HELP = ("The band's deterministic part from the input's odd excitation (the input cubed over its local "
                    "power), whose phase follows the input's pitch pulses, instead of the model's own estimate: on "
-                   "speech a band closer to the reference's waveform (higher SNR).")
+                   "speech a band closer to the reference's waveform (higher SNR). Default: on, except under a "
+                   "codec's cut.")
 
 
 def fail(message: str) -> None:

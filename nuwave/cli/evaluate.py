@@ -22,6 +22,11 @@ def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
     return steps
 
 
+# How a report names the `--phase-lock` setting.
+PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)", True: "phase lock everywhere",
+                    False: "no phase lock"}
+
+
 @click.command(name="eval")
 @click.option("--suite", "suite_name", required=True,
               help="The name of a shipped suite (speech, music, speech-pauses, stereo, speech-16k) or a suite JSON "
@@ -33,7 +38,7 @@ def _parse_steps(context, parameter, value: str) -> tuple[int, ...]:
               help="Step counts to evaluate, comma-separated.")
 @click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
               help=TEMPERATURE_HELP)
-@click.option("--phase-lock", is_flag=True, help=PHASE_LOCK_HELP)
+@click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -74,7 +79,7 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase
         sys.exit(1)
     command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
     paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept, environment(torch_device),
-                         command, f"{sampler}, temperature {temperature:g}" + (", phase lock" if phase_lock else ""),
+                         command, f"{sampler}, temperature {temperature:g}, " + PHASE_LOCK_NAMES[phase_lock],
                          None if pipe is None else model)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)

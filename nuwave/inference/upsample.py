@@ -43,8 +43,9 @@ class UpsampleSettings:
     channel_mode: str = DEFAULT_CHANNEL_MODE
     # The cutoff is a lossy codec's (`NuWavePipeline.__call__`'s `codec_cut`); None: a file's own format says.
     codec_cut: bool | None = None
-    # The band's deterministic part from the input's odd excitation (`NuWavePipeline.__call__`'s `phase_lock`).
-    phase_lock: bool = False
+    # The band's deterministic part from the input's odd excitation (`NuWavePipeline.__call__`'s `phase_lock`);
+    # None: on for a rate's cutoff, off under a codec's.
+    phase_lock: bool | None = None
     batch_size: int = 4
     chunk_seconds: float = 10.0
     overlap_seconds: float = 0.5
