@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,8 @@ def main() -> None:
             source.unlink()
             print(f"  {seconds:g} s at {steps} steps: {wall:.1f} s, peak {rss:.0f} MiB", file=sys.stderr, flush=True)
 
+    print("Produced by `python scripts/bench_upsample.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "`")
+    print()
     print(f"16 kHz mono -> 48 kHz, CPU, {os.cpu_count()} cores, whole `nuwave upsample` process (load included)")
     print()
     cells = [[f"{seconds:g} s", steps, f"{wall:.1f}", f"{rtf:.3f}", f"{rss:.0f}"]

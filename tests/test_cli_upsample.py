@@ -267,3 +267,16 @@ def test_top_option(tmp_path, tiny_model_dir):
     assert result.exit_code == 0 and "generated 8.0-12.0 kHz" in result.stderr
     result = upsample(tiny_model_dir, source, "-o", tmp_path / "b.wav", "--top", "6000")
     assert result.exit_code == 0 and "content already reaches --top, resampled only" in result.stderr
+
+
+def test_phase_lock_options(tmp_path, tiny_model_dir):
+    """Without an option a WAV (a rate's cutoff) is phase-locked: the same file as with `--phase-lock`, another
+    than with `--no-phase-lock`."""
+    source = write(tmp_path / "in.wav", rate=16000, seconds=0.5)
+    outputs = {}
+    for name, options in (("default", ()), ("on", ("--phase-lock",)), ("off", ("--no-phase-lock",))):
+        result = upsample(tiny_model_dir, source, "-o", tmp_path / f"{name}.wav", "--subtype", "FLOAT", *options)
+        assert result.exit_code == 0, result.output
+        outputs[name], _ = sf.read(str(tmp_path / f"{name}.wav"))
+    np.testing.assert_array_equal(outputs["default"], outputs["on"])
+    assert not np.allclose(outputs["default"], outputs["off"])
