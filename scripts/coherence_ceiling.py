@@ -7,8 +7,9 @@ reference's band is rho leaves a waveform error of (1 + g - 2 rho sqrt(g)) times
 within 1.5 dB of sinc's needs that factor at most 10^0.15 = 1.41: rho >= 0.29 at g = 1 (0 dB), 0.14 at -2 dB,
 nothing under -3.9 dB. The table sets beside it:
 
-- `model rho`, `octave 1 (dB)`: the shipped model's coherence and first-octave level, read from the committed
-  report (`eval/results/<suite>/results.json`, 8 steps);
+- `default rho`, `octave 1 (dB)`: the shipped model's coherence and first-octave level at the default settings
+  (the phase lock on for these rate inputs), read from the committed report (`eval/results/<suite>/results.json`,
+  8 steps);
 - `cube rho`: the correlation of the input's odd excitation (the sinc-upsampled input cubed over its local power,
   `odd_excitation`) with the reference's band, with one sign for all files and columns (the pooled sign of the
   first half-octave), over the first half-octave above the cutoff and over the whole band; and the share of files
@@ -19,6 +20,11 @@ nothing under -3.9 dB. The table sets beside it:
 - `oracle`: the share of the reference's power in the first half-octave that a linear filter of that excitation,
   fitted to each file on its own (one complex gain per STFT bin; chance level, 1 / frames, taken off), explains:
   an upper bound for what a fixed readout of that feature could reach, not a reachable figure.
+
+A second table sets other nonlinearities beside the cube (`EXCITATIONS`: odd ones keep the input's polarity, even
+ones lose it), each over the first half-octave with its own pooled sign, and the cube with a sign read per file
+from the input itself (`own sign`: the excitation of the input's lower two thirds against the input's top third,
+the relation the missing band would continue).
 
     python scripts/coherence_ceiling.py --suite speech --suite music > eval/results/coherence_ceiling.md
 """
@@ -44,6 +50,24 @@ from nuwave.benchmark.tables import markdown_table
 SNR_MARGIN_DB = 1.5
 # The moving mean of the excitation's local power, in samples: what the pipeline uses (half the model's STFT frame).
 EXCITATION_WINDOW = 512
+
+
+def _local_power(audio: torch.Tensor) -> torch.Tensor:
+    """The moving mean of `audio ** 2` over `EXCITATION_WINDOW | 1` samples, as `odd_excitation` takes it."""
+    width = EXCITATION_WINDOW | 1
+    return torch.nn.functional.avg_pool1d(audio.square()[:, None], width, stride=1, padding=width // 2,
+                                          count_include_pad=False)[:, 0] + 1e-6
+
+
+# Nonlinearities that put energy above a band-limited signal's top, each scaled like the input; `(B, T)` -> same.
+EXCITATIONS = {
+    "x^3 / power": lambda x: odd_excitation(x, EXCITATION_WINDOW),
+    "|x| x / rms": lambda x: x * x.abs() / _local_power(x).sqrt(),
+    "x^5 / power^2": lambda x: x**5 / _local_power(x).square(),
+    "soft clip at 2 rms": lambda x: 2 * _local_power(x).sqrt() * torch.tanh(x / (2 * _local_power(x).sqrt())),
+    "half-wave rectified": lambda x: x.clamp_min(0.0),
+    "full-wave rectified": lambda x: x.abs(),
+}
 
 
 def required_rho(level_db: float) -> float:
@@ -93,6 +117,35 @@ def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
     return out
 
 
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The correlation of two sets of complex STFT bins (0 when either is silent)."""
+    power = float(np.sum(np.abs(a) ** 2) * np.sum(np.abs(b) ** 2))
+    return float(np.real(np.sum(a * b.conj()))) / np.sqrt(power) if power > 0 else 0.0
+
+
+def excitation_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
+    """Per file: the correlation of each of `EXCITATIONS` of the upsampled, level-normalised input with the
+    reference over the first half-octave above the cutoff, and the sign the input gives the cube itself: that of
+    the correlation of the cube of its lower two thirds with its top third (up to 97% of the cutoff, under the
+    resampler's transition)."""
+    length = reference.shape[-1]
+    low, _ = Degradation("standard", rate).apply(reference, output_rate)
+    up = torch.from_numpy(resample(low, rate, output_rate, length))
+    up = (up * level_gain(up[None, None])[0, 0])[None].float()
+    ref_spec = stft(reference)
+    freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
+    cutoff = rate / 2
+    half = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
+    out = {name: correlation(stft(make(up)[0].numpy())[half], ref_spec[half]) for name, make in EXCITATIONS.items()}
+    lower_rate = 2 * round(cutoff * 2 / 3)
+    lower = torch.from_numpy(resample(resample(up[0].numpy(), output_rate, lower_rate), lower_rate, output_rate,
+                                      length))[None]
+    top = (freqs > lower_rate / 2) & (freqs <= 0.97 * cutoff)
+    own = correlation(stft(odd_excitation(lower, EXCITATION_WINDOW)[0].numpy())[top], stft(up[0].numpy())[top])
+    out["own sign"] = float(np.sign(own))
+    return out
+
+
 def model_figures(suite: str, condition: str) -> tuple[float, float]:
     """(coherence, octave 1 dB) of the shipped model at 8 steps, from the committed report; NaN when absent."""
     path = Path("eval/results") / suite / "results.json"
@@ -108,7 +161,7 @@ def main() -> None:
     parser.add_argument("--suite", action="append", required=True, help="suite name or JSON (repeatable)")
     parser.add_argument("--data", type=Path, default=Path("data"))
     args = parser.parse_args()
-    rows = []
+    rows, others = [], []
     for name in args.suite:
         suite = Suite.load(suite_file(name), args.data)
         for rate in suite.input_rates:
@@ -127,15 +180,28 @@ def main() -> None:
             rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
                          f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
+            per_file = [excitation_terms(load_reference(path, suite.output_rate, (rate,)), rate, suite.output_rate)
+                        for path in suite.files]
+            cells = []
+            for kind in EXCITATIONS:
+                values = np.array([t[kind] for t in per_file])
+                pooled = np.sign(values.sum()) or 1.0
+                cells.append(f"{pooled * values.mean():+.3f} ({np.mean(np.sign(values) == pooled):.0%})")
+            cube = np.array([t["x^3 / power"] for t in per_file])
+            cells.append(f"{np.mean(cube * np.array([t['own sign'] for t in per_file])):+.3f}")
+            others.append([suite.name, condition, *cells])
     print("Produced by `python scripts/coherence_ceiling.py "
           + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite) + "`\n")
     print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {required_rho(0.0):.2f} at 0 dB, "
           f"{required_rho(-2.0):.2f} at -2 dB, {required_rho(-4.0):.2f} at -4 dB.\n")
-    header = ["suite", "condition", "files", "model rho", "octave 1 (dB)", "rho needed at that level",
+    header = ["suite", "condition", "files", "default rho", "octave 1 (dB)", "rho needed at that level",
               "cube rho, first half-octave", "files of that sign", "cube rho, whole band",
               "cube rho, first half-octave, after a causal low-pass",
               "oracle share, first half-octave"]
     print("\n".join(markdown_table(header, rows)))
+    print("\nOther excitations, first half-octave above the cutoff: rho with the pooled sign (files of that sign); "
+          "and the cube with the sign the input's own top gives it.\n")
+    print("\n".join(markdown_table(["suite", "condition", *EXCITATIONS, "x^3 / power, own sign"], others)))
 
 
 if __name__ == "__main__":

@@ -50,3 +50,21 @@ def test_the_odd_excitation_of_a_sine_is_its_third_harmonic_at_half_amplitude_wi
         np.testing.assert_allclose(odd_excitation(-sine[None], window).numpy(), -excitation[None].numpy(), atol=1e-7)
     quiet = 1e-5 * torch.sin(2 * torch.pi * frequency * t)
     assert float(odd_excitation(quiet[None], window).abs().max()) < 1e-8
+
+
+def test_other_excitations_keep_or_lose_the_input_s_polarity(ceiling):
+    """On a pulse train (harmonics of 200 Hz in cosine phase up to 20 kHz) from 16 kHz the band above the cutoff is
+    a pulse train too: the cube correlates strongly with it, and the input's own top gives the cube the same sign.
+    Turned upside down, the odd excitations keep their correlation and the even one (|x|) changes its sign."""
+    rate, output_rate = 16000, 48000
+    t = np.arange(output_rate) / output_rate
+    pulses = sum(np.cos(2 * np.pi * 200 * k * t) for k in range(1, 101)).astype(np.float32) * 0.01
+    upright = ceiling.excitation_terms(pulses, rate, output_rate)
+    flipped = ceiling.excitation_terms(-pulses, rate, output_rate)
+    assert upright["x^3 / power"] > 0.5 and upright["own sign"] == 1.0
+    for odd in ("x^3 / power", "|x| x / rms", "x^5 / power^2"):
+        assert flipped[odd] == pytest.approx(upright[odd], abs=1e-3)
+    assert upright["full-wave rectified"] > 0.3
+    assert flipped["full-wave rectified"] == pytest.approx(-upright["full-wave rectified"], abs=1e-3)
+    assert ceiling.correlation(np.ones(3, complex), -np.ones(3, complex)) == -1.0
+    assert ceiling.correlation(np.zeros(3, complex), np.ones(3, complex)) == 0.0
