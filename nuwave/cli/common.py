@@ -9,8 +9,8 @@ import click
 
 from nuwave.inference.options import DEFAULT_DTYPE, DEFAULT_MODEL, DEFAULT_SAMPLER, DTYPES, SAMPLERS
 
-TEMPERATURE_HELP = ("0 to 1: how far the result goes from the model's mean estimate (best SNR) towards its full "
-                    "sample (generated detail at full level, own phase).")
+TEMPERATURE_HELP = ("0 to 1: how far the band goes from its deterministic part (the input's excitation under the "
+                    "phase lock, else the model's mean estimate: best SNR) towards the full sample (its own phase).")
 PHASE_LOCK_HELP = ("The band's deterministic part from the input's odd excitation (the input cubed over its local "
                    "power), whose phase follows the input's pitch pulses, instead of the model's own estimate: on "
                    "speech a band closer to the reference's waveform (higher SNR). Default: on, except under a "

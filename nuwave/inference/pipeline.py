@@ -172,12 +172,13 @@ class NuWavePipeline(DiffusionPipeline):
             target_rate: the output's sample rate in Hz.
             num_inference_steps: sampler steps, 1 to 1000.
             temperature: 0 to 1. The result is `mean + temperature * (sample - mean)`, where `mean` is the model's
-                posterior-mean estimate (its x0 prediction at the first, pure-noise step; what one step returns)
-                and `sample` the sampler's result. 1 keeps the full sample: the generated band has the reference's
-                level and texture but its own phase, which costs SNR; lower values trade generated detail for
-                waveform fidelity. For a Gaussian posterior this is sampling at that temperature; in general the
-                estimators on the distortion-perception frontier interpolate between the MMSE estimate and a
-                sample of the right distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
+                posterior-mean estimate (its x0 prediction at the first, pure-noise step; what one step returns),
+                or with `phase_lock` the input's odd excitation above the cutoff, and `sample` the sampler's
+                result. 1 keeps the full sample: the generated band has the reference's level and texture but
+                its own phase, which costs SNR; lower values trade generated detail for waveform fidelity. For a
+                Gaussian posterior this is sampling at that temperature; in general the estimators on the
+                distortion-perception frontier interpolate between the MMSE estimate and a sample of the right
+                distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
             cutoff: where the input's content ends, in Hz (default: its Nyquist frequency, `sample_rate / 2`).
             top: where the output's content ends, in Hz (above `cutoff`): nothing is generated above it, for
                 recordings known to stop there (many end at 20 kHz). Default: wherever the model puts it.
