@@ -308,6 +308,27 @@ def test_phase_lock_makes_the_band_follow_the_input_s_odd_excitation(tiny_pipeli
     assert np.abs(silent).max() == 0.0
 
 
+def test_phase_lock_takes_each_stereo_channel_s_excitation_from_that_channel():
+    """Two unrelated voices (sawtooths at 200 and 310 Hz) as left and right, generated as mid and side: each
+    channel's band follows minus its own excitation (correlation 0.87 and 0.78; a mono voice's 0.93), where the
+    cube of the mid, whose cross products belong to neither, gave 0.50 and 0.55."""
+    from nuwave.audio.dsp import odd_excitation
+
+    pipe = NuWavePipeline.from_pretrained("nuwave-base")
+    pipe.set_progress_bar_config(disable=True)
+    rate, out_rate = 8000, 48000
+    t = np.arange(rate) / rate
+    voices = [0.2 * sum(np.sin(2 * np.pi * pitch * k * t) / k for k in range(1, int(3600 / pitch) + 1))
+              for pitch in (200, 310)]
+    audio = np.stack(voices).astype(np.float32)
+    output = pipe(audio, rate, out_rate, generator=torch.Generator().manual_seed(0)).audios
+    for channel in range(2):
+        up = np.fft.irfft(np.fft.rfft(audio[channel]), n=rate * 6) * 6
+        own = band_above(-odd_excitation(torch.from_numpy(up)[None], 512)[0].numpy(), out_rate, 4200, 10000)
+        band = band_above(np.asarray(output[channel]), out_rate, 4200, 10000)
+        assert float(np.sum(band * own) / np.sqrt(np.sum(band**2) * np.sum(own**2))) > 0.7
+
+
 def test_phase_lock_reaches_the_pipeline_from_the_upsample_settings(tiny_pipeline):
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 

@@ -324,7 +324,7 @@ class NuWavePipeline(DiffusionPipeline):
         predicted = self._predicted_envelope(cond, band, codec_cut)
         if temperature < 1.0:
             if phase_lock:
-                mean = self._phase_locked(mean, cond, band, predicted[2])
+                mean = self._phase_locked(mean, cond, band, predicted[2], as_mid_side)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
@@ -337,13 +337,17 @@ class NuWavePipeline(DiffusionPipeline):
         return self.denoiser.waveform(spectrum, length) / gain
 
     def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
-                      envelope: torch.Tensor | None) -> torch.Tensor:
+                      envelope: torch.Tensor | None, as_mid_side: bool = False) -> torch.Tensor:
         """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the odd excitation of the
         level-normalised condition `cond`, brought to the predicted `envelope` when the model has one (see
-        `__call__`'s `phase_lock`)."""
+        `__call__`'s `phase_lock`). For stereo pairs generated as mid and side (`as_mid_side`) each channel's
+        excitation comes from that channel alone and is then turned into mid and side: the cube of the mid of
+        two unrelated channels would hold their cross products (intermodulation) instead of either one's."""
         denoiser = self.denoiser
         length = mean.shape[-1]
-        excitation = denoiser.spectrum(odd_excitation(cond[:, 0].float(), denoiser.config.n_fft // 2)[:, None])
+        source = paired_mid_side(cond) if as_mid_side else cond
+        excitation = odd_excitation(source[:, 0].float(), denoiser.config.n_fft // 2)[:, None]
+        excitation = denoiser.spectrum(paired_mid_side(excitation) if as_mid_side else excitation)
         if envelope is not None:
             excitation = shape_to_envelope(excitation, envelope, band)
         above = generated_bins(band, excitation.shape[1])[:, :, None]
