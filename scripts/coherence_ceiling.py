@@ -22,11 +22,21 @@ nothing under -3.9 dB. The table sets beside it:
   an upper bound for what a fixed readout of that feature could reach, not a reachable figure.
 
 A second table sets other nonlinearities beside the cube (`EXCITATIONS`: odd ones keep the input's polarity, even
-ones lose it), each over the first half-octave with its own pooled sign, and the cube with a sign read per file
-from the input itself (`own sign`: the excitation of the input's lower two thirds against the input's top third,
-the relation the missing band would continue).
+ones lose it), each over the first half-octave with its own pooled sign; the cube of the input's linear-prediction
+residual (`nuwave.audio.dsp.linear_prediction_residual` at the input's rate, the pipeline's order and window) and
+the two cubes together (each at unit power over the band, with the pipeline's signs `EXCITATION_SIGN` and
+`RESIDUAL_EXCITATION_SIGN`; the phase lock mixes them band by band, at an angle the cutoff sets: third table), over
+the first half-octave and the whole band; and the cube with a sign read per file from the input itself (`own sign`:
+the excitation of the input's lower two thirds against the input's top third, the relation the missing band would
+continue).
+`--train-voices N` adds that table for N of the training split's lossless voices (content reaching 19 kHz, at
+least 0.8 s), where the residual's sign was chosen, and a third table, where the phase lock's mix was
+(`nuwave.inference.pipeline.RESIDUAL_MIX`): the whole band's correlation of cos(a) x the input's cube plus sin(a) x
+the residual's, each first brought band by band (750 Hz, frame by frame) to the reference's power, as the pipeline
+brings them to the predicted envelope, for angles a from 0 to 90 degrees.
 
-    python scripts/coherence_ceiling.py --suite speech --suite music > eval/results/coherence_ceiling.md
+    python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40 \
+        > eval/results/coherence_ceiling.md
 """
 
 from __future__ import annotations
@@ -42,10 +52,18 @@ import numpy as np
 import torch
 
 from nuwave.audio.degrade import Degradation, lowpass, resample_poly
-from nuwave.audio.dsp import level_gain, odd_excitation, resample
+from nuwave.audio.dsp import (
+    PREDICTION_ORDER,
+    PREDICTION_SECONDS,
+    level_gain,
+    linear_prediction_residual,
+    odd_excitation,
+    resample,
+)
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
 from nuwave.benchmark.tables import markdown_table
+from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN
 
 SNR_MARGIN_DB = 1.5
 # The moving mean of the excitation's local power, in samples: what the pipeline uses (half the model's STFT frame).
@@ -137,6 +155,18 @@ def excitation_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict
     cutoff = rate / 2
     half = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
     out = {name: correlation(stft(make(up)[0].numpy())[half], ref_spec[half]) for name, make in EXCITATIONS.items()}
+    window = max(2, round(PREDICTION_SECONDS * rate))
+    residual = torch.from_numpy(resample(linear_prediction_residual(low, PREDICTION_ORDER, window), rate,
+                                         output_rate, length))
+    residual = (residual * level_gain(residual[None, None])[0, 0])[None].float()
+    band = freqs > cutoff
+    cube = stft(odd_excitation(up, EXCITATION_WINDOW)[0].numpy())
+    second = stft(odd_excitation(residual, EXCITATION_WINDOW)[0].numpy())
+    unit = lambda spec: spec / max(float(np.sqrt(np.sum(np.abs(spec[band]) ** 2))), 1e-30)
+    both = EXCITATION_SIGN * unit(cube) + RESIDUAL_EXCITATION_SIGN * unit(second)
+    for name, spec in (("residual x^3", second), ("both", both)):
+        out[name] = correlation(spec[half], ref_spec[half])
+        out[name + ", band"] = correlation(spec[band], ref_spec[band])
     lower_rate = 2 * round(cutoff * 2 / 3)
     lower = torch.from_numpy(resample(resample(up[0].numpy(), output_rate, lower_rate), lower_rate, output_rate,
                                       length))[None]
@@ -144,6 +174,70 @@ def excitation_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict
     own = correlation(stft(odd_excitation(lower, EXCITATION_WINDOW)[0].numpy())[top], stft(up[0].numpy())[top])
     out["own sign"] = float(np.sign(own))
     return out
+
+
+def excitation_cells(files: list[Path], rate: int, output_rate: int) -> list[str]:
+    """The second table's cells for `files` from `rate`: each of `EXCITATIONS` with its pooled sign (and the
+    share of files of that sign), the residual's cube and both cubes with the pipeline's signs (first half-octave /
+    whole band, and the share of files correlating positively over the half-octave), the cube with its own sign."""
+    terms = [excitation_terms(load_reference(path, output_rate, (rate,)), rate, output_rate) for path in files]
+    cells = []
+    for kind in EXCITATIONS:
+        values = np.array([t[kind] for t in terms])
+        pooled = np.sign(values.sum()) or 1.0
+        cells.append(f"{pooled * values.mean():+.3f} ({np.mean(np.sign(values) == pooled):.0%})")
+    for kind in ("residual x^3", "both"):
+        values = np.array([t[kind] for t in terms])
+        cells.append(f"{values.mean():+.3f} / {np.mean([t[kind + ', band'] for t in terms]):+.3f} "
+                     f"({np.mean(values > 0):.0%})")
+    cube = np.array([t["x^3 / power"] for t in terms])
+    cells.append(f"{np.mean(cube * np.array([t['own sign'] for t in terms])):+.3f}")
+    return cells
+
+
+def training_voices(data: Path, count: int) -> list[Path]:
+    """`count` of the training split's lossless voices whose content reaches 19 kHz and that last 0.8 s or more,
+    evenly spaced in the manifest's order."""
+    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    chosen = [e for e in entries if e["kind"] == "speech" and e["split"] == "train" and e["lossless"]
+              and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= 0.8]
+    step = max(1, len(chosen) // count)
+    return [data / e["path"] for e in chosen[::step][:count]]
+
+
+MIX_ANGLES = (0, 15, 30, 45, 60, 75, 90)
+ENVELOPE_BAND_HZ = 750.0
+
+
+def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list[float]:
+    """The whole band's correlation with the reference of the two excitations mixed at each of `MIX_ANGLES`, each
+    excitation first brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame."""
+    length = reference.shape[-1]
+    low, _ = Degradation("standard", rate).apply(reference, output_rate)
+
+    def cube(audio: np.ndarray) -> np.ndarray:
+        up = torch.from_numpy(resample(audio, rate, output_rate, length))
+        up = (up * level_gain(up[None, None])[0, 0])[None].float()
+        return stft(odd_excitation(up, EXCITATION_WINDOW)[0].numpy())
+
+    ref_spec = stft(reference)
+    freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
+    edges = np.arange(rate / 2, output_rate / 2 + ENVELOPE_BAND_HZ, ENVELOPE_BAND_HZ)
+
+    def to_reference(spec: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(spec)
+        for low_edge, high_edge in zip(edges[:-1], edges[1:]):
+            rows = (freqs > low_edge) & (freqs <= high_edge)
+            power = np.sqrt(np.sum(np.abs(spec[rows]) ** 2, axis=0, keepdims=True)).clip(1e-30)
+            out[rows] = spec[rows] / power * np.sqrt(np.sum(np.abs(ref_spec[rows]) ** 2, axis=0, keepdims=True))
+        return out
+
+    own = EXCITATION_SIGN * to_reference(cube(low))
+    window = max(2, round(PREDICTION_SECONDS * rate))
+    second = RESIDUAL_EXCITATION_SIGN * to_reference(cube(linear_prediction_residual(low, PREDICTION_ORDER, window)))
+    band = freqs > rate / 2
+    return [correlation((math.cos(math.radians(a)) * own + math.sin(math.radians(a)) * second)[band],
+                        ref_spec[band]) for a in MIX_ANGLES]
 
 
 def model_figures(suite: str, condition: str) -> tuple[float, float]:
@@ -160,6 +254,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", action="append", required=True, help="suite name or JSON (repeatable)")
     parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--train-voices", type=int, default=0,
+                        help="also tabulate the excitations on this many of the training split's lossless voices")
     args = parser.parse_args()
     rows, others = [], []
     for name in args.suite:
@@ -180,18 +276,19 @@ def main() -> None:
             rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
                          f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
-            per_file = [excitation_terms(load_reference(path, suite.output_rate, (rate,)), rate, suite.output_rate)
-                        for path in suite.files]
-            cells = []
-            for kind in EXCITATIONS:
-                values = np.array([t[kind] for t in per_file])
-                pooled = np.sign(values.sum()) or 1.0
-                cells.append(f"{pooled * values.mean():+.3f} ({np.mean(np.sign(values) == pooled):.0%})")
-            cube = np.array([t["x^3 / power"] for t in per_file])
-            cells.append(f"{np.mean(cube * np.array([t['own sign'] for t in per_file])):+.3f}")
-            others.append([suite.name, condition, *cells])
+            others.append([suite.name, condition, *excitation_cells(suite.files, rate, suite.output_rate)])
+    mixes = []
+    if args.train_voices:
+        voices = training_voices(args.data, args.train_voices)
+        for rate in (8000, 12000, 16000, 24000):
+            condition = condition_name(Degradation("standard", rate))
+            others.append([f"train ({len(voices)} voices)", condition, *excitation_cells(voices, rate, 48000)])
+            values = np.mean([mix_correlations(load_reference(path, 48000, (rate,)), rate, 48000)
+                              for path in voices], axis=0)
+            mixes.append([f"train ({len(voices)} voices)", condition, *(f"{v:+.3f}" for v in values)])
     print("Produced by `python scripts/coherence_ceiling.py "
-          + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite) + "`\n")
+          + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite)
+          + (f" --train-voices {args.train_voices}" if args.train_voices else "") + "`\n")
     print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {required_rho(0.0):.2f} at 0 dB, "
           f"{required_rho(-2.0):.2f} at -2 dB, {required_rho(-4.0):.2f} at -4 dB.\n")
     header = ["suite", "condition", "files", "default rho", "octave 1 (dB)", "rho needed at that level",
@@ -201,7 +298,13 @@ def main() -> None:
     print("\n".join(markdown_table(header, rows)))
     print("\nOther excitations, first half-octave above the cutoff: rho with the pooled sign (files of that sign); "
           "and the cube with the sign the input's own top gives it.\n")
-    print("\n".join(markdown_table(["suite", "condition", *EXCITATIONS, "x^3 / power, own sign"], others)))
+    print("\n".join(markdown_table(["suite", "condition", *EXCITATIONS, "residual x^3 (half-octave / band)",
+                                     "both at equal power (half-octave / band)", "x^3 / power, own sign"],
+                                    others)))
+    if mixes:
+        print("\nThe two excitations mixed at an angle (degrees; 0: the input's cube alone, 90: the residual's), each "
+              "brought to the reference's power per 750 Hz band and frame; correlation over the whole band.\n")
+        print("\n".join(markdown_table(["voices", "condition", *(f"{a}" for a in MIX_ANGLES)], mixes)))
 
 
 if __name__ == "__main__":

@@ -146,6 +146,51 @@ def odd_excitation(audio: torch.Tensor, window: int) -> torch.Tensor:
     return (audio.float() ** 3 / (power + EXCITATION_FLOOR)).to(audio.dtype)
 
 
+# Linear prediction for the phase lock's second excitation: order and window measured on training speech (its
+# lossless voices; the held-out sets only report it): order 4-12 agree within 0.03 in the band's correlation.
+PREDICTION_ORDER = 8
+PREDICTION_SECONDS = 0.025
+# White-noise correction of the moving autocorrelation (`linear_prediction_residual`): bounds how far the inverse
+# filter lifts a band the signal has nothing in (30 dB).
+PREDICTION_CORRECTION = 1e-3
+
+
+def linear_prediction_residual(audio: np.ndarray, order: int, window: int,
+                               correction: float = PREDICTION_CORRECTION) -> np.ndarray:
+    """The error of predicting each sample from the `order` before it, `(..., T)` -> same.
+
+    The predictor is fitted to the signal around each sample: its autocorrelation over a moving window of `window`
+    samples (lag products averaged with triangular weights, scipy's `uniform_filter1d` twice, zero outside the
+    signal; a flat window's estimates are noisier around narrow resonances), the zero lag raised by
+    `correction`, solved for every sample at once by the Levinson-Durbin recursion (reflection coefficients held
+    inside ±0.999). Being the same at every sample, the residual of a chunk equals the whole signal's away from
+    the chunk's edges. The residual of speech is its excitation: the glottal pulses with the formants taken off.
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    x = np.asarray(audio, dtype=np.float64)
+    def moving_mean(values: np.ndarray) -> np.ndarray:  # twice over half the window: a triangular weighting
+        half = max(1, window // 2)
+        return uniform_filter1d(uniform_filter1d(values, half, axis=-1, mode="constant"), half, axis=-1,
+                                mode="constant")
+
+    lags = [moving_mean(x[..., k:] * x[..., : x.shape[-1] - k]) for k in range(order + 1)]
+    lags = [np.concatenate([np.zeros(x.shape[:-1] + (k,)), lag], axis=-1) for k, lag in enumerate(lags)]
+    coefficients = np.zeros(x.shape + (order,))
+    error = lags[0] * (1.0 + correction)
+    for i in range(order):
+        acc = lags[i + 1] + sum(coefficients[..., j] * lags[i - j] for j in range(i))
+        reflection = np.where(error > 1e-30, -acc / np.maximum(error, 1e-30), 0.0).clip(-0.999, 0.999)
+        previous = coefficients[..., :i].copy()
+        coefficients[..., :i] = previous + reflection[..., None] * previous[..., ::-1]
+        coefficients[..., i] = reflection
+        error = error * (1.0 - reflection**2)
+    residual = x.copy()
+    for j in range(order):
+        residual[..., j + 1:] += coefficients[..., j + 1:, j] * x[..., : x.shape[-1] - j - 1]
+    return residual.astype(np.float32)
+
+
 def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float, corner_hz: float, max_db: float,
                   inverse: bool = False) -> torch.Tensor:
     """Raise every frequency above `corner_hz` by `db_per_octave` per octave, at most `max_db`; `(..., T)` -> same.

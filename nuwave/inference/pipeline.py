@@ -17,8 +17,11 @@ from nuwave.audio.cutoff import top_slope as cutoff_top_slope
 from nuwave.audio.dsp import (
     CODEC_MERGE_TRANSITION,
     MERGE_TRANSITION,
+    PREDICTION_ORDER,
+    PREDICTION_SECONDS,
     RESAMPLER_TRANSITION,
     level_gain,
+    linear_prediction_residual,
     merge_known_band,
     odd_excitation,
     resample,
@@ -55,6 +58,22 @@ DIGITAL_SILENCE_POWER = 1e-14
 # +0.11..+0.16 in the velocity over the first 1.5 octaves above the cutoff; the held-out sets agree on 83-100% of
 # the speech files, `eval/results/coherence_ceiling.md`).
 EXCITATION_SIGN = -1.0
+# The sign of the missing band against the odd excitation of the input's linear-prediction residual
+# (`nuwave.audio.dsp.linear_prediction_residual`): positive on 78-100% of the training split's lossless voices at
+# every input rate (`python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40`).
+RESIDUAL_EXCITATION_SIGN = 1.0
+# How the phase lock mixes its two excitations, each brought to the envelope: cos(angle) of the input's own and
+# sin(angle) of its residual's, the angle in degrees by the cutoff in Hz (linear in log frequency between, held
+# beyond). The angles best on the training split's lossless voices (the same command's last table): the residual
+# adds nothing from 8 kHz input, and more the higher the cutoff.
+RESIDUAL_MIX = ((4000.0, 0.0), (6000.0, 37.5), (8000.0, 45.0), (12000.0, 67.5))
+
+
+def residual_mix(cutoff_hz) -> tuple[np.ndarray, np.ndarray]:
+    """`RESIDUAL_MIX` at `cutoff_hz` (a number or an array): the weights (input's excitation, residual's)."""
+    frequencies, angles = zip(*RESIDUAL_MIX)
+    angle = np.radians(np.interp(np.log2(np.asarray(cutoff_hz, dtype=np.float64)), np.log2(frequencies), angles))
+    return np.cos(angle), np.sin(angle)
 
 
 def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> bool:
@@ -202,10 +221,12 @@ class NuWavePipeline(DiffusionPipeline):
                 each item's own).
             phase_lock: the band's deterministic part (`temperature`'s `mean`) is, above the cutoff, the input's odd
                 excitation (`nuwave.audio.dsp.odd_excitation`: the input cubed over its local power) brought to the
-                predicted envelope, with `EXCITATION_SIGN`, instead of the model's own estimate: a band whose phase
-                follows the input's pitch pulses, where the model's estimate has none (on held-out speech its
-                coherence with the reference is 0.10-0.29 against the model's 0.00; on music about 0 either way:
-                `eval/results/coherence_ceiling.md`). The sample (`temperature`) keeps its share. Default (None):
+                predicted envelope, with `EXCITATION_SIGN`, mixed from a 6 kHz cutoff up with the same excitation
+                of the input's linear-prediction residual (`residual_mix`), instead of the model's own estimate: a
+                band whose phase follows the input's pitch pulses, where the model's estimate has none (on
+                held-out speech the input's excitation correlates 0.10-0.29 with the reference's band, the model's
+                0.00; on music about 0 either way: `eval/results/coherence_ceiling.md`). The sample
+                (`temperature`) keeps its share. Default (None):
                 on for a rate's cutoff, off under a codec's (`codec_cut`), where the encoder has already turned
                 the phase of the input's top and the lock measured worse on speech (`resolve_phase_lock`).
             return_dict: return a `NuWaveOutput` (else the tuple `(audios,)`).
@@ -242,6 +263,8 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"top {float(top):g} Hz must be above the cutoff {cutoff:g} Hz")
 
         model_length = round(length * self.model_rate / sample_rate)
+        lock = resolve_phase_lock(phase_lock, codec_cut)
+        channels_in_order = batch  # left / right, for each channel's own excitation
         if as_mid_side:
             batch = mid_side(batch)
         cond = torch.from_numpy(resample(batch, sample_rate, self.model_rate, model_length))
@@ -253,9 +276,16 @@ class NuWavePipeline(DiffusionPipeline):
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
+            residual = None
+            if lock and residual_mix(cutoff)[1] > 0:  # the input's linear-prediction residual, at the model's
+                # rate, channels in their own order
+                window = max(2, round(PREDICTION_SECONDS * sample_rate))
+                residual = resample(linear_prediction_residual(channels_in_order, PREDICTION_ORDER, window),
+                                    sample_rate, self.model_rate, model_length)
+                residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
             result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
                                   codec_cut, top_slope, as_mid_side, callback_on_step_end,
-                                  callback_on_step_end_tensor_inputs, resolve_phase_lock(phase_lock, codec_cut))
+                                  callback_on_step_end_tensor_inputs, lock, residual)
             evaluations = len(self.scheduler.timesteps)
             if keep_known_band:
                 # The known band from a sharper resampling than the condition's (`resample_sharp`).
@@ -288,7 +318,7 @@ class NuWavePipeline(DiffusionPipeline):
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
     def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_cut,
-                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False):
+                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then the
@@ -324,7 +354,8 @@ class NuWavePipeline(DiffusionPipeline):
         predicted = self._predicted_envelope(cond, band, codec_cut)
         if temperature < 1.0:
             if phase_lock:
-                mean = self._phase_locked(mean, cond, band, predicted[2], as_mid_side)
+                mean = self._phase_locked(mean, cond, band, predicted[2], as_mid_side,
+                                          None if residual is None else residual * gain)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
@@ -337,23 +368,40 @@ class NuWavePipeline(DiffusionPipeline):
         return self.denoiser.waveform(spectrum, length) / gain
 
     def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
-                      envelope: torch.Tensor | None, as_mid_side: bool = False) -> torch.Tensor:
-        """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the odd excitation of the
-        level-normalised condition `cond`, brought to the predicted `envelope` when the model has one (see
-        `__call__`'s `phase_lock`). For stereo pairs generated as mid and side (`as_mid_side`) each channel's
-        excitation comes from that channel alone and is then turned into mid and side: the cube of the mid of
-        two unrelated channels would hold their cross products (intermodulation) instead of either one's."""
+                      envelope: torch.Tensor | None, as_mid_side: bool = False,
+                      residual: torch.Tensor | None = None) -> torch.Tensor:
+        """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the input's excitation,
+        brought to the predicted `envelope` when the model has one (see `__call__`'s `phase_lock`): the odd
+        excitation of the level-normalised condition `cond` with `EXCITATION_SIGN`, and, given the input's
+        linear-prediction `residual` `(N, 1, T)` (same level, left / right), the odd excitation of that with
+        `RESIDUAL_EXCITATION_SIGN`, each brought to the envelope and mixed by `residual_mix` at the cutoff. For
+        stereo pairs generated as mid and side (`as_mid_side`) each channel's excitations come from that channel
+        alone and are then turned into mid and side: the cube of the mid of two unrelated channels would hold
+        their cross products (intermodulation) instead of either one's."""
         denoiser = self.denoiser
         length = mean.shape[-1]
-        source = paired_mid_side(cond) if as_mid_side else cond
-        excitation = odd_excitation(source[:, 0].float(), denoiser.config.n_fft // 2)[:, None]
-        excitation = denoiser.spectrum(paired_mid_side(excitation) if as_mid_side else excitation)
-        if envelope is not None:
-            excitation = shape_to_envelope(excitation, envelope, band)
-        above = generated_bins(band, excitation.shape[1])[:, :, None]
+        window = denoiser.config.n_fft // 2
+        above = generated_bins(band, denoiser.config.n_fft // 2 + 1)[:, :, None]
+
+        def excitation_of(source: torch.Tensor) -> torch.Tensor:  # (N, 1, T) in channel order -> (N, bins, frames)
+            excitation = odd_excitation(source[:, 0].float(), window)[:, None]
+            excitation = denoiser.spectrum(paired_mid_side(excitation) if as_mid_side else excitation) * above
+            return excitation if envelope is None else shape_to_envelope(excitation, envelope, band)
+
+        excitation = EXCITATION_SIGN * excitation_of(paired_mid_side(cond) if as_mid_side else cond)
+        if residual is not None:
+            second = excitation_of(residual)
+            if envelope is None:  # at the first's power over the band, item by item
+                power = lambda x: x.abs().square().sum(dim=(1, 2), keepdim=True).clamp_min(1e-30)
+                second = second * (power(excitation) / power(second)).sqrt()
+            own, other = (torch.tensor(w, dtype=torch.float32, device=band.device)[:, None, None]
+                          for w in residual_mix((band * self.model_rate / 2).cpu().numpy()))
+            excitation = own * excitation + other * RESIDUAL_EXCITATION_SIGN * second
+            if envelope is not None:
+                excitation = shape_to_envelope(excitation, envelope, band)
         tilted = denoiser.spectrum(denoiser.whiten(denoiser.waveform(excitation * above, length)))
         spectrum = denoiser.spectrum(mean)
-        return denoiser.waveform(spectrum * (1.0 - above) + EXCITATION_SIGN * tilted * above, length)
+        return denoiser.waveform(spectrum * (1.0 - above) + tilted * above, length)
 
     def _predicted_envelope(self, cond, band, codec_cut) -> tuple[torch.Tensor, torch.Tensor | None,
                                                                    torch.Tensor | None]:
