@@ -338,3 +338,57 @@ def test_phase_lock_reaches_the_pipeline_from_the_upsample_settings(tiny_pipelin
     default = upsample_array(tiny_pipeline, audio, 16000, UpsampleSettings(target_rate=48000))[0]
     assert off.shape == on.shape and not np.allclose(off, on)
     np.testing.assert_array_equal(default, on)  # a WAV-like input: a rate's cutoff, locked by default
+
+
+def test_linear_prediction_residual_whitens_an_autoregressive_process_the_same_in_any_chunk():
+    """Noise through a resonance (x[n] = 1.6 x[n-1] - 0.9 x[n-2] + w[n]): the residual is the noise w again; fitted
+    at every sample, a chunk's residual is the whole signal's away from the chunk's edges; silence stays silent;
+    channels are independent."""
+    from scipy.signal import lfilter
+
+    from nuwave.audio.dsp import linear_prediction_residual
+
+    white = np.random.default_rng(0).standard_normal(48000)
+    process = lfilter([1.0], [1.0, -1.6, 0.9], white)
+    residual = linear_prediction_residual(process, 8, 400)
+    middle = slice(1000, -1000)
+    assert residual.shape == process.shape
+    assert np.corrcoef(residual[middle], white[middle])[0, 1] > 0.97
+    assert 0.8 < np.var(residual[middle]) / np.var(white[middle]) < 1.2
+    chunk = linear_prediction_residual(process[10000:30000], 8, 400)
+    np.testing.assert_allclose(chunk[1000:-1000], residual[11000:29000], atol=1e-5 * np.abs(residual).max())
+    assert np.abs(linear_prediction_residual(np.zeros(1000), 8, 400)).max() == 0.0
+    both = linear_prediction_residual(np.stack([process, np.zeros_like(process)]), 8, 400)
+    np.testing.assert_allclose(both[0], residual, atol=1e-6)
+    assert np.abs(both[1]).max() == 0.0
+
+
+def test_residual_mix_follows_the_cutoff():
+    """The residual's excitation has no weight at a 4 kHz cutoff, equal weight at 8 kHz, most at 12 kHz and above;
+    the two weights always make unit power."""
+    from nuwave.inference.pipeline import residual_mix
+
+    own, other = residual_mix(np.array([2000.0, 4000.0, 8000.0, 12000.0, 20000.0]))
+    np.testing.assert_allclose(other[:2], 0.0, atol=1e-12)
+    assert other[2] == pytest.approx(np.sin(np.pi / 4)) and own[2] == pytest.approx(np.cos(np.pi / 4))
+    assert other[3] == other[4] > other[2]
+    np.testing.assert_allclose(own**2 + other**2, 1.0)
+    assert np.all(np.diff(residual_mix(np.geomspace(4000, 12000, 20))[1]) > 0)
+
+
+def test_the_residual_s_excitation_is_used_where_the_mix_gives_it_weight(monkeypatch):
+    """From 24 kHz (a 12 kHz cutoff) the locked band changes when the residual's weight is taken away; from 8 kHz
+    (weight 0) nothing changes."""
+    import nuwave.inference.pipeline as pipeline_module
+
+    pipe = NuWavePipeline.from_pretrained("nuwave-base")
+    pipe.set_progress_bar_config(disable=True)
+
+    def run(rate):
+        audio = tone_mix(rate, 0.5)
+        return pipe(audio, rate, 48000, num_inference_steps=1, generator=torch.Generator().manual_seed(0)).audios
+
+    default = {rate: run(rate) for rate in (8000, 24000)}
+    monkeypatch.setattr(pipeline_module, "RESIDUAL_MIX", ((4000.0, 0.0), (12000.0, 0.0)))
+    np.testing.assert_array_equal(run(8000), default[8000])
+    assert not np.allclose(run(24000), default[24000], atol=1e-4)

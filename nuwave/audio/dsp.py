@@ -146,8 +146,8 @@ def odd_excitation(audio: torch.Tensor, window: int) -> torch.Tensor:
     return (audio.float() ** 3 / (power + EXCITATION_FLOOR)).to(audio.dtype)
 
 
-# Linear prediction for the phase lock's second excitation: order and window measured on training speech (its
-# lossless voices; the held-out sets only report it): order 4-12 agree within 0.03 in the band's correlation.
+# Linear prediction for the phase lock's second excitation: speech's usual order for a narrow band and a window of a
+# few pitch periods (what it gives on training and held-out voices: `eval/results/coherence_ceiling.md`).
 PREDICTION_ORDER = 8
 PREDICTION_SECONDS = 0.025
 # White-noise correction of the moving autocorrelation (`linear_prediction_residual`): bounds how far the inverse

@@ -59,8 +59,9 @@ DIGITAL_SILENCE_POWER = 1e-14
 # the speech files, `eval/results/coherence_ceiling.md`).
 EXCITATION_SIGN = -1.0
 # The sign of the missing band against the odd excitation of the input's linear-prediction residual
-# (`nuwave.audio.dsp.linear_prediction_residual`): positive on 78-100% of the training split's lossless voices at
-# every input rate (`python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40`).
+# (`nuwave.audio.dsp.linear_prediction_residual`): positive on 92-98% of 40 of the training split's lossless voices
+# from 12 kHz input up (68% from 8 kHz, where `RESIDUAL_MIX` gives it no weight; `python
+# scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40`).
 RESIDUAL_EXCITATION_SIGN = 1.0
 # How the phase lock mixes its two excitations, each brought to the envelope: cos(angle) of the input's own and
 # sin(angle) of its residual's, the angle in degrees by the cutoff in Hz (linear in log frequency between, held
