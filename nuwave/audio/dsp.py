@@ -176,18 +176,18 @@ def linear_prediction_residual(audio: np.ndarray, order: int, window: int,
 
     lags = [moving_mean(x[..., k:] * x[..., : x.shape[-1] - k]) for k in range(order + 1)]
     lags = [np.concatenate([np.zeros(x.shape[:-1] + (k,)), lag], axis=-1) for k, lag in enumerate(lags)]
-    coefficients = np.zeros(x.shape + (order,))
+    coefficients: list[np.ndarray] = []  # one array per lag, each the shape of `x` (contiguous, fast to combine)
     error = lags[0] * (1.0 + correction)
     for i in range(order):
-        acc = lags[i + 1] + sum(coefficients[..., j] * lags[i - j] for j in range(i))
+        acc = lags[i + 1].copy()
+        for j, coefficient in enumerate(coefficients):
+            acc += coefficient * lags[i - j]
         reflection = np.where(error > 1e-30, -acc / np.maximum(error, 1e-30), 0.0).clip(-0.999, 0.999)
-        previous = coefficients[..., :i].copy()
-        coefficients[..., :i] = previous + reflection[..., None] * previous[..., ::-1]
-        coefficients[..., i] = reflection
-        error = error * (1.0 - reflection**2)
+        coefficients = [c + reflection * coefficients[i - 1 - j] for j, c in enumerate(coefficients)] + [reflection]
+        error *= 1.0 - reflection**2
     residual = x.copy()
-    for j in range(order):
-        residual[..., j + 1:] += coefficients[..., j + 1:, j] * x[..., : x.shape[-1] - j - 1]
+    for j, coefficient in enumerate(coefficients):
+        residual[..., j + 1:] += coefficient[..., j + 1:] * x[..., : x.shape[-1] - j - 1]
     return residual.astype(np.float32)
 
 
