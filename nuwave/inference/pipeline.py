@@ -85,8 +85,8 @@ def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> boo
 def resolve_phase_lock(phase_lock: bool | None, codec_cut: bool) -> bool:
     """`NuWavePipeline.__call__`'s `phase_lock` setting -> whether to lock: None means on for a rate's cutoff and
     off under a codec's. Measured with every suite at 8 steps (`bash scripts/eval_phase_lock.sh`): on rate inputs
-    the lock lowers LSD and MR-STFT on every condition and raises speech's SNR by 0.5-1.3 dB; under a 128 kbit/s
-    MP3's cut it raised speech's LSD (0.707 -> 0.721 x the decoded input's)."""
+    the lock lowers LSD and MR-STFT on every condition and raises speech's SNR by 0.5-2.3 dB; under a 128 kbit/s
+    MP3's cut it raised speech's LSD (0.707 -> 0.720 x the decoded input's)."""
     return (not codec_cut) if phase_lock is None else bool(phase_lock)
 
 
@@ -227,9 +227,9 @@ class NuWavePipeline(DiffusionPipeline):
                 band whose phase follows the input's pitch pulses, where the model's estimate has none (on
                 held-out speech the input's excitation correlates 0.10-0.29 with the reference's band, the model's
                 0.00; on music about 0 either way: `eval/results/coherence_ceiling.md`). The sample
-                (`temperature`) keeps its share. Default (None):
-                on for a rate's cutoff, off under a codec's (`codec_cut`), where the encoder has already turned
-                the phase of the input's top and the lock measured worse on speech (`resolve_phase_lock`).
+                (`temperature`) keeps its share. Default (None): on for a rate's cutoff, off under a codec's
+                (`codec_cut`), where the encoder has already turned the phase of the input's top and the lock
+                measured worse on speech (`resolve_phase_lock`).
             return_dict: return a `NuWaveOutput` (else the tuple `(audios,)`).
             callback_on_step_end: called after each sampler step as `callback(pipe, step, timestep,
                 callback_kwargs)`, where `callback_kwargs` holds the tensors named in
@@ -278,8 +278,8 @@ class NuWavePipeline(DiffusionPipeline):
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
             residual = None
-            if lock and residual_mix(cutoff)[1] > 0:  # the input's linear-prediction residual, at the model's
-                # rate, channels in their own order
+            if lock and residual_mix(cutoff)[1] > 0:
+                # the input's linear-prediction residual at the model's rate, its channels in their own order
                 window = max(2, round(PREDICTION_SECONDS * sample_rate))
                 residual = resample(linear_prediction_residual(channels_in_order, PREDICTION_ORDER, window),
                                     sample_rate, self.model_rate, model_length)
