@@ -52,14 +52,7 @@ import numpy as np
 import torch
 
 from nuwave.audio.degrade import Degradation, lowpass, resample_poly
-from nuwave.audio.dsp import (
-    PREDICTION_ORDER,
-    PREDICTION_SECONDS,
-    level_gain,
-    linear_prediction_residual,
-    odd_excitation,
-    resample,
-)
+from nuwave.audio.dsp import EXCITATION_FLOOR, input_residual, level_gain, local_power, odd_excitation, resample
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
 from nuwave.benchmark.tables import markdown_table
@@ -71,10 +64,8 @@ EXCITATION_WINDOW = 512
 
 
 def _local_power(audio: torch.Tensor) -> torch.Tensor:
-    """The moving mean of `audio ** 2` over `EXCITATION_WINDOW | 1` samples, as `odd_excitation` takes it."""
-    width = EXCITATION_WINDOW | 1
-    return torch.nn.functional.avg_pool1d(audio.square()[:, None], width, stride=1, padding=width // 2,
-                                          count_include_pad=False)[:, 0] + 1e-6
+    """The local power `odd_excitation` divides by (`local_power` over `EXCITATION_WINDOW`, with its floor)."""
+    return local_power(audio, EXCITATION_WINDOW) + EXCITATION_FLOOR
 
 
 # Nonlinearities that put energy above a band-limited signal's top, each scaled like the input; `(B, T)` -> same.
@@ -101,11 +92,15 @@ def stft(audio: np.ndarray) -> np.ndarray:
                       window=window, center=True, pad_mode="reflect", return_complex=True).numpy()
 
 
+def as_the_model_sees_it(low: np.ndarray, rate: int, output_rate: int, length: int) -> torch.Tensor:
+    """A low-rate signal `(T,)` upsampled and level-normalised as the model sees its input: `(1, length)`."""
+    up = torch.from_numpy(resample(low, rate, output_rate, length))
+    return (up * level_gain(up[None, None])[0, 0])[None].float()
+
+
 def excitation_of(low: np.ndarray, rate: int, output_rate: int, length: int) -> np.ndarray:
     """The odd excitation of a low-rate input, upsampled and level-normalised as the model sees it."""
-    up = torch.from_numpy(resample(low, rate, output_rate, length))
-    normalised = up * level_gain(up[None, None])[0, 0]
-    return odd_excitation(normalised[None], EXCITATION_WINDOW)[0].numpy()
+    return odd_excitation(as_the_model_sees_it(low, rate, output_rate, length), EXCITATION_WINDOW)[0].numpy()
 
 
 def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict:
@@ -148,20 +143,16 @@ def excitation_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict
     resampler's transition)."""
     length = reference.shape[-1]
     low, _ = Degradation("standard", rate).apply(reference, output_rate)
-    up = torch.from_numpy(resample(low, rate, output_rate, length))
-    up = (up * level_gain(up[None, None])[0, 0])[None].float()
+    up = as_the_model_sees_it(low, rate, output_rate, length)
     ref_spec = stft(reference)
     freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
     cutoff = rate / 2
     half = (freqs > cutoff) & (freqs <= 1.5 * cutoff)
-    out = {name: correlation(stft(make(up)[0].numpy())[half], ref_spec[half]) for name, make in EXCITATIONS.items()}
-    window = max(2, round(PREDICTION_SECONDS * rate))
-    residual = torch.from_numpy(resample(linear_prediction_residual(low, PREDICTION_ORDER, window), rate,
-                                         output_rate, length))
-    residual = (residual * level_gain(residual[None, None])[0, 0])[None].float()
+    specs = {name: stft(make(up)[0].numpy()) for name, make in EXCITATIONS.items()}
+    out = {name: correlation(spec[half], ref_spec[half]) for name, spec in specs.items()}
     band = freqs > cutoff
-    cube = stft(odd_excitation(up, EXCITATION_WINDOW)[0].numpy())
-    second = stft(odd_excitation(residual, EXCITATION_WINDOW)[0].numpy())
+    cube = specs["x^3 / power"]
+    second = stft(excitation_of(input_residual(low, rate), rate, output_rate, length))
     unit = lambda spec: spec / max(float(np.sqrt(np.sum(np.abs(spec[band]) ** 2))), 1e-30)
     both = EXCITATION_SIGN * unit(cube) + RESIDUAL_EXCITATION_SIGN * unit(second)
     for name, spec in (("residual x^3", second), ("both", both)):
@@ -214,12 +205,7 @@ def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list
     excitation first brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame."""
     length = reference.shape[-1]
     low, _ = Degradation("standard", rate).apply(reference, output_rate)
-
-    def cube(audio: np.ndarray) -> np.ndarray:
-        up = torch.from_numpy(resample(audio, rate, output_rate, length))
-        up = (up * level_gain(up[None, None])[0, 0])[None].float()
-        return stft(odd_excitation(up, EXCITATION_WINDOW)[0].numpy())
-
+    cube = lambda audio: stft(excitation_of(audio, rate, output_rate, length))
     ref_spec = stft(reference)
     freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])
     edges = np.arange(rate / 2, output_rate / 2 + ENVELOPE_BAND_HZ, ENVELOPE_BAND_HZ)
@@ -233,8 +219,7 @@ def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list
         return out
 
     own = EXCITATION_SIGN * to_reference(cube(low))
-    window = max(2, round(PREDICTION_SECONDS * rate))
-    second = RESIDUAL_EXCITATION_SIGN * to_reference(cube(linear_prediction_residual(low, PREDICTION_ORDER, window)))
+    second = RESIDUAL_EXCITATION_SIGN * to_reference(cube(input_residual(low, rate)))
     band = freqs > rate / 2
     return [correlation((math.cos(math.radians(a)) * own + math.sin(math.radians(a)) * second)[band],
                         ref_spec[band]) for a in MIX_ANGLES]

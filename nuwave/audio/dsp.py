@@ -141,9 +141,15 @@ def odd_excitation(audio: torch.Tensor, window: int) -> torch.Tensor:
     it adds to a voiced sound sit on the pitch pulses, as the missing band of a real voice does, with the input's
     polarity (classic bandwidth extension's excitation). Divided by the local power, it scales like the input.
     """
-    power = torch.nn.functional.avg_pool1d(audio.float().square()[:, None], window | 1, stride=1,
-                                           padding=(window | 1) // 2, count_include_pad=False)[:, 0]
-    return (audio.float() ** 3 / (power + EXCITATION_FLOOR)).to(audio.dtype)
+    return (audio.float() ** 3 / (local_power(audio.float(), window) + EXCITATION_FLOOR)).to(audio.dtype)
+
+
+def local_power(audio: torch.Tensor, window: int) -> torch.Tensor:
+    """The moving mean of `audio ** 2` over `window | 1` samples, centred, over what lies inside the signal at its
+    ends; `(B, T)` -> same."""
+    width = window | 1
+    return torch.nn.functional.avg_pool1d(audio.square()[:, None], width, stride=1, padding=width // 2,
+                                          count_include_pad=False)[:, 0]
 
 
 # Linear prediction for the phase lock's second excitation: speech's usual order for a narrow band and a window of a
@@ -169,6 +175,7 @@ def linear_prediction_residual(audio: np.ndarray, order: int, window: int,
     from scipy.ndimage import uniform_filter1d
 
     x = np.asarray(audio, dtype=np.float64)
+
     def moving_mean(values: np.ndarray) -> np.ndarray:  # twice over half the window: a triangular weighting
         half = max(1, window // 2)
         return uniform_filter1d(uniform_filter1d(values, half, axis=-1, mode="constant"), half, axis=-1,
@@ -189,6 +196,12 @@ def linear_prediction_residual(audio: np.ndarray, order: int, window: int,
     for j, coefficient in enumerate(coefficients):
         residual[..., j + 1:] += coefficient[..., j + 1:] * x[..., : x.shape[-1] - j - 1]
     return residual.astype(np.float32)
+
+
+def input_residual(audio: np.ndarray, sample_rate: float) -> np.ndarray:
+    """The phase lock's linear-prediction residual of `audio` `(..., T)` at `sample_rate`: `PREDICTION_ORDER` over
+    `PREDICTION_SECONDS` (`linear_prediction_residual`)."""
+    return linear_prediction_residual(audio, PREDICTION_ORDER, max(2, round(PREDICTION_SECONDS * sample_rate)))
 
 
 def spectral_tilt(audio: torch.Tensor, sample_rate: float, db_per_octave: float, corner_hz: float, max_db: float,

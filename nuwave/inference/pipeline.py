@@ -17,11 +17,9 @@ from nuwave.audio.cutoff import top_slope as cutoff_top_slope
 from nuwave.audio.dsp import (
     CODEC_MERGE_TRANSITION,
     MERGE_TRANSITION,
-    PREDICTION_ORDER,
-    PREDICTION_SECONDS,
     RESAMPLER_TRANSITION,
+    input_residual,
     level_gain,
-    linear_prediction_residual,
     merge_known_band,
     odd_excitation,
     resample,
@@ -280,9 +278,8 @@ class NuWavePipeline(DiffusionPipeline):
             residual = None
             if lock and residual_mix(cutoff)[1] > 0:
                 # the input's linear-prediction residual at the model's rate, its channels in their own order
-                window = max(2, round(PREDICTION_SECONDS * sample_rate))
-                residual = resample(linear_prediction_residual(channels_in_order, PREDICTION_ORDER, window),
-                                    sample_rate, self.model_rate, model_length)
+                residual = resample(input_residual(channels_in_order, sample_rate), sample_rate, self.model_rate,
+                                    model_length)
                 residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
             result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
                                   codec_cut, top_slope, as_mid_side, callback_on_step_end,
