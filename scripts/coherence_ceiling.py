@@ -51,16 +51,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nuwave import checkpoints
 from nuwave.audio.degrade import Degradation, lowpass, resample_poly
 from nuwave.audio.dsp import EXCITATION_FLOOR, input_residual, level_gain, local_power, odd_excitation, resample
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
-from nuwave.benchmark.tables import markdown_table
+from nuwave.benchmark.tables import SNR_GAP_MIN, coherence_needed, markdown_table
 from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN
 
-SNR_MARGIN_DB = 1.5
-# The moving mean of the excitation's local power, in samples: what the pipeline uses (half the model's STFT frame).
-EXCITATION_WINDOW = 512
+SNR_MARGIN_DB = -SNR_GAP_MIN
+# The moving mean of the excitation's local power, in samples: what the pipeline uses with the shipped model (half
+# its STFT frame, `NuWavePipeline._phase_locked`).
+EXCITATION_WINDOW = json.loads((Path(checkpoints.resolve(checkpoints.DEFAULT_MODEL)) / "denoiser" / "config.json")
+                               .read_text())["n_fft"] // 2
 
 
 def _local_power(audio: torch.Tensor) -> torch.Tensor:
@@ -77,13 +80,6 @@ EXCITATIONS = {
     "half-wave rectified": lambda x: x.clamp_min(0.0),
     "full-wave rectified": lambda x: x.abs(),
 }
-
-
-def required_rho(level_db: float) -> float:
-    """The coherence at which a band `level_db` from the reference's power keeps the SNR within
-    `SNR_MARGIN_DB` of sinc's (0 when any coherence does)."""
-    g = 10 ** (level_db / 10)
-    return max(0.0, (1 + g - 10 ** (SNR_MARGIN_DB / 10)) / (2 * math.sqrt(g)))
 
 
 def stft(audio: np.ndarray) -> np.ndarray:
@@ -259,7 +255,7 @@ def main() -> None:
             oracle = np.mean([t["oracle"] for t in terms])
             coherence, octave = model_figures(suite.name, condition)
             rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
-                         f"{required_rho(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
+                         f"{coherence_needed(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
             others.append([suite.name, condition, *excitation_cells(suite.files, rate, suite.output_rate)])
     mixes = []
@@ -274,8 +270,8 @@ def main() -> None:
     print("Produced by `python scripts/coherence_ceiling.py "
           + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite)
           + (f" --train-voices {args.train_voices}" if args.train_voices else "") + "`\n")
-    print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {required_rho(0.0):.2f} at 0 dB, "
-          f"{required_rho(-2.0):.2f} at -2 dB, {required_rho(-4.0):.2f} at -4 dB.\n")
+    print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {coherence_needed(0.0):.2f} at 0 dB, "
+          f"{coherence_needed(-2.0):.2f} at -2 dB, {coherence_needed(-4.0):.2f} at -4 dB.\n")
     header = ["suite", "condition", "files", "default rho", "octave 1 (dB)", "rho needed at that level",
               "cube rho, first half-octave", "files of that sign", "cube rho, whole band",
               "cube rho, first half-octave, after a causal low-pass",

@@ -19,6 +19,15 @@ OPPOSITE_CORR_MAX = -0.9  # the band's L/R correlation of an L = -R probe
 UNRELATED_CORR_MAX = 0.3  # |the band's L/R correlation| of two unrelated channels
 
 
+def coherence_needed(level_db: float) -> float:
+    """The correlation with the reference's band that a generated band `level_db` from the reference's power needs
+    for an SNR within `-SNR_GAP_MIN` dB of sinc's, when the missing band makes sinc's error: the error above the
+    cutoff is the reference band's energy times 1 + g - 2 rho sqrt(g) (g: the power ratio), sinc's times 1, so the
+    factor may reach 10^(-SNR_GAP_MIN / 10). 0 when any coherence does."""
+    g = 10 ** (level_db / 10)
+    return max(0.0, (1 + g - 10 ** (-SNR_GAP_MIN / 10)) / (2 * np.sqrt(g)))
+
+
 def markdown_table(header: list[str], rows: list[list]) -> list[str]:
     """The lines of a Markdown table; cells are written with `str`."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
