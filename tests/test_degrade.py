@@ -93,6 +93,33 @@ def test_random_degradation_is_a_pure_function_of_the_generator():
     assert 2000 <= min(cutoffs) and max(cutoffs) <= 22000 and np.std(cutoffs) > 1000
 
 
+def test_a_plain_resampling_keeps_the_top_under_the_cutoff_that_a_low_pass_takes_off():
+    """`resample_probability` 1: the condition is the soxr round trip through twice the drawn cutoff alone (flat
+    to just under it); 0, the default, leaves the random low-pass in."""
+    source = white(1.0)
+    for seed in range(6):
+        plain, cutoff = random_degradation(source, 48000, np.random.default_rng(seed),
+                                           DegradationRange(codec_probability=0.0, resample_probability=1.0))
+        np.testing.assert_array_equal(plain, round_trip(source, 48000, 2 * cutoff))
+        default = random_degradation(source, 48000, np.random.default_rng(seed),
+                                     DegradationRange(codec_probability=0.0))
+        explicit = random_degradation(source, 48000, np.random.default_rng(seed),
+                                      DegradationRange(codec_probability=0.0, resample_probability=0.0))
+        np.testing.assert_array_equal(default[0], explicit[0])
+        assert default[1] == explicit[1] == cutoff
+    # the top 15% under the cutoff: a plain resampling keeps its power, the random low-passes take some off
+    freqs = np.fft.rfftfreq(source.size, 1 / 48000)
+    top = lambda x, c: np.mean(np.abs(np.fft.rfft(x))[(freqs > 0.85 * c) & (freqs < 0.95 * c)] ** 2)
+    losses = []
+    for seed in range(12):
+        rng = lambda: np.random.default_rng(seed)
+        plain, cutoff = random_degradation(source, 48000, rng(), DegradationRange(2000, 20000, 0.0, 1.0))
+        filtered, _ = random_degradation(source, 48000, rng(), DegradationRange(2000, 20000, 0.0, 0.0))
+        assert abs(10 * np.log10(top(plain, cutoff) / top(source, cutoff))) < 0.5
+        losses.append(10 * np.log10(top(source, cutoff) / top(filtered, cutoff)))
+    assert np.mean(losses) > 1.0
+
+
 @pytest.mark.parametrize("slope", [3.0, -2.0])
 def test_spectral_tilt_changes_each_octave_above_its_corner_by_its_slope(slope):
     source = white(2.0)

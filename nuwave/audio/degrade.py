@@ -171,6 +171,7 @@ class DegradationRange:
     min_cutoff_hz: float = 2000.0
     max_cutoff_hz: float = 22000.0
     codec_probability: float = 0.2
+    resample_probability: float = 0.0
 
 
 def random_degradation(
@@ -180,8 +181,11 @@ def random_degradation(
 
     A random low-pass (Chebyshev I, Butterworth, elliptic or Bessel; order 2-10; ripple 0.01-3 dB; zero or
     minimum phase) at a log-uniform cutoff, a soxr round trip through twice the cutoff, and with
-    `codec_probability` an MP3 or Vorbis round trip at a random bit rate. Returns the condition (same length,
-    at `sample_rate`) and its cutoff in Hz (the codec's own cut when that is lower, as the detector sees it).
+    `codec_probability` an MP3 or Vorbis round trip at a random bit rate. With `resample_probability` the
+    low-pass is left out: the soxr round trip alone, a plain sample-rate conversion, which is how most low-rate
+    files are made (flat to just under the cutoff, where a low-order filter has already taken several dB off the
+    input's top). Returns the condition (same length, at `sample_rate`) and its cutoff in Hz (the codec's own cut
+    when that is lower, as the detector sees it).
     """
     from nuwave.audio.cutoff import detect_cutoff
 
@@ -191,6 +195,9 @@ def random_degradation(
     order = int(rng.integers(2, 11))
     ripple = float(rng.choice([0.01, 0.05, 0.1, 0.5, 1.0, 3.0]))
     filtered = lowpass(target, sample_rate, cutoff, kind, order, ripple, zero_phase=bool(rng.random() < 0.5))
+    # drawn only when asked for, so runs without it draw the same degradations as before it existed
+    if ranges.resample_probability > 0 and rng.random() < ranges.resample_probability:
+        filtered = target
     cond = round_trip(filtered, sample_rate, 2 * cutoff)
     if rng.random() < ranges.codec_probability:
         cond = codec(cond, sample_rate, ("mp3", "vorbis")[rng.integers(2)], level=float(rng.uniform(0.1, 0.8)))

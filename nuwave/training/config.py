@@ -67,6 +67,8 @@ class TrainConfig:
     min_cutoff_hz: float = option(2000.0, "Lowest low-pass cutoff of the degradation", 500.0, 23000.0)
     max_cutoff_hz: float = option(22000.0, "Highest low-pass cutoff of the degradation", 500.0, 23500.0)
     codec_probability: float = option(0.2, "Probability of an MP3 / Vorbis round trip", 0.0, 1.0)
+    resample_probability: float = option(0.0, "Probability that a condition is a plain sample-rate conversion (the "
+                                         "random low-pass left out), as most low-rate files are made", 0.0, 1.0)
     gain_db: float = option(-40.0, "Random gain drawn from [gain_db, 0] dB", -60.0, 0.0)
     batch_size: int = option(16, "Segments per process per micro-batch", 1, 4096)
     gradient_accumulation: int = option(1, "Micro-batches per optimizer step", 1, 1024)

@@ -231,7 +231,7 @@ class SegmentDataset(torch.utils.data.Dataset):
             target = target * (0.99 / peak)
         nyquist = self.sample_rate / 2
         ranges = DegradationRange(self.ranges.min_cutoff_hz, min(self.ranges.max_cutoff_hz, 0.95 * file.content_hz),
-                                  self.ranges.codec_probability)
+                                  self.ranges.codec_probability, self.ranges.resample_probability)
         cond, cutoff = random_degradation(target, self.sample_rate, rng, ranges)
         return {
             "target": torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))[None],

@@ -138,7 +138,8 @@ def segments(config: TrainConfig, files: list, rate: int, count: int, seed: int,
              ) -> SegmentDataset:
     """`count` segments of `files` drawn and degraded as `config` says: the training data (seed `config.seed`) or
     the fixed validation segments (`held_out_segments`)."""
-    ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability)
+    ranges = DegradationRange(config.min_cutoff_hz, config.max_cutoff_hz, config.codec_probability,
+                              config.resample_probability)
     return SegmentDataset(files, rate, round(config.segment_seconds * rate), count, seed, ranges, config.silence_db,
                           config.gain_db, config.balance, config.pause_probability,
                           config.eq_tilt_db if tilt else 0.0)
