@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -61,3 +64,17 @@ def band_error_db(output: np.ndarray, source: np.ndarray, rate: int, low: float,
     """How far `output` differs from `source` in `[low, high)` Hz, in dB against `source`'s power there."""
     output, source = np.asarray(output), np.asarray(source)
     return band_power_db(output - source, rate, low, high) - band_power_db(source, rate, low, high)
+
+
+@pytest.fixture(scope="session")
+def script():
+    """Loads a module of `scripts/` by its name (they are entry points, not a package): `script("snr_breakdown")`."""
+    folder = Path(__file__).resolve().parents[1] / "scripts"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,20 +1,12 @@
 """scripts/coherence_ceiling.py: the coherence the SNR target needs, and the odd excitation it measures."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "coherence_ceiling.py"
-
 
 @pytest.fixture(scope="module")
-def ceiling():
-    spec = importlib.util.spec_from_file_location("coherence_ceiling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ceiling(script):
+    return script("coherence_ceiling")
 
 
 def test_the_coherence_needed_falls_with_the_band_level():

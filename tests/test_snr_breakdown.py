@@ -1,21 +1,14 @@
 """scripts/snr_breakdown.py: the exact split of an output's error into its band's level and coherence."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "snr_breakdown.py"
 RATE, CUTOFF = 48000, 8000.0
 
 
 @pytest.fixture(scope="module")
-def breakdown():
-    spec = importlib.util.spec_from_file_location("snr_breakdown", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def breakdown(script):
+    return script("snr_breakdown")
 
 
 def noise(seed: int) -> np.ndarray:
