@@ -194,10 +194,10 @@ def random_degradation(
     kind = FILTER_KINDS[rng.integers(len(FILTER_KINDS))]
     order = int(rng.integers(2, 11))
     ripple = float(rng.choice([0.01, 0.05, 0.1, 0.5, 1.0, 3.0]))
-    filtered = lowpass(target, sample_rate, cutoff, kind, order, ripple, zero_phase=bool(rng.random() < 0.5))
+    zero_phase = bool(rng.random() < 0.5)
     # drawn only when asked for, so runs without it draw the same degradations as before it existed
-    if ranges.resample_probability > 0 and rng.random() < ranges.resample_probability:
-        filtered = target
+    resampled_only = ranges.resample_probability > 0 and rng.random() < ranges.resample_probability
+    filtered = target if resampled_only else lowpass(target, sample_rate, cutoff, kind, order, ripple, zero_phase)
     cond = round_trip(filtered, sample_rate, 2 * cutoff)
     if rng.random() < ranges.codec_probability:
         cond = codec(cond, sample_rate, ("mp3", "vorbis")[rng.integers(2)], level=float(rng.uniform(0.1, 0.8)))
