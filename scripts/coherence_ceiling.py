@@ -32,8 +32,8 @@ continue).
 `--train-voices N` adds that table for N of the training split's lossless voices (content reaching 19 kHz, at
 least 0.8 s), where the residual's sign was chosen, and a third table, where the phase lock's mix was
 (`nuwave.inference.pipeline.RESIDUAL_MIX`): the whole band's correlation of cos(a) x the input's cube plus sin(a) x
-the residual's, each first brought band by band (750 Hz, frame by frame) to the reference's power, as the pipeline
-brings them to the predicted envelope, for angles a from 0 to 90 degrees.
+the residual's, each first brought band by band (the shipped model's envelope bands, frame by frame) to the
+reference's power, as the pipeline brings them to the predicted envelope, for angles a from 0 to 90 degrees.
 
     python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40 \
         > eval/results/coherence_ceiling.md
@@ -60,10 +60,12 @@ from nuwave.benchmark.tables import SNR_GAP_MIN, coherence_needed, markdown_tabl
 from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN
 
 SNR_MARGIN_DB = -SNR_GAP_MIN
+SHIPPED = json.loads((Path(checkpoints.resolve(checkpoints.DEFAULT_MODEL)) / "denoiser" / "config.json").read_text())
 # The moving mean of the excitation's local power, in samples: what the pipeline uses with the shipped model (half
 # its STFT frame, `NuWavePipeline._phase_locked`).
-EXCITATION_WINDOW = json.loads((Path(checkpoints.resolve(checkpoints.DEFAULT_MODEL)) / "denoiser" / "config.json")
-                               .read_text())["n_fft"] // 2
+EXCITATION_WINDOW = SHIPPED["n_fft"] // 2
+# The width of the shipped model's envelope bands, to which the phase lock brings each excitation.
+ENVELOPE_BAND_HZ = SHIPPED["sample_rate"] / 2 / SHIPPED["envelope_bands"]
 
 
 def _local_power(audio: torch.Tensor) -> torch.Tensor:
@@ -163,11 +165,11 @@ def excitation_terms(reference: np.ndarray, rate: int, output_rate: int) -> dict
     return out
 
 
-def excitation_cells(files: list[Path], rate: int, output_rate: int) -> list[str]:
-    """The second table's cells for `files` from `rate`: each of `EXCITATIONS` with its pooled sign (and the
+def excitation_cells(references: list[np.ndarray], rate: int, output_rate: int) -> list[str]:
+    """The second table's cells for `references` from `rate`: each of `EXCITATIONS` with its pooled sign (and the
     share of files of that sign), the residual's cube and both cubes with the pipeline's signs (first half-octave /
     whole band, and the share of files correlating positively over the half-octave), the cube with its own sign."""
-    terms = [excitation_terms(load_reference(path, output_rate, (rate,)), rate, output_rate) for path in files]
+    terms = [excitation_terms(reference, rate, output_rate) for reference in references]
     cells = []
     for kind in EXCITATIONS:
         values = np.array([t[kind] for t in terms])
@@ -193,7 +195,6 @@ def training_voices(data: Path, count: int) -> list[Path]:
 
 
 MIX_ANGLES = (0, 15, 30, 45, 60, 75, 90)
-ENVELOPE_BAND_HZ = 750.0
 
 
 def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list[float]:
@@ -243,8 +244,8 @@ def main() -> None:
         suite = Suite.load(suite_file(name), args.data)
         for rate in suite.input_rates:
             condition = condition_name(Degradation("standard", rate))
-            terms = [file_terms(load_reference(path, suite.output_rate, (rate,)), rate, suite.output_rate)
-                     for path in suite.files]
+            references = [load_reference(path, suite.output_rate, (rate,)) for path in suite.files]
+            terms = [file_terms(reference, rate, suite.output_rate) for reference in references]
             cells = []
             sign = np.sign(sum(t["half"][0] for t in terms)) or 1.0  # the pooled sign, kept for every column
             for part in ("half", "band", "causal"):
@@ -257,15 +258,15 @@ def main() -> None:
             rows.append([suite.name, condition, len(terms), f"{coherence:+.3f}", f"{octave:+.1f}",
                          f"{coherence_needed(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
-            others.append([suite.name, condition, *excitation_cells(suite.files, rate, suite.output_rate)])
+            others.append([suite.name, condition, *excitation_cells(references, rate, suite.output_rate)])
     mixes = []
     if args.train_voices:
         voices = training_voices(args.data, args.train_voices)
         for rate in (8000, 12000, 16000, 24000):
             condition = condition_name(Degradation("standard", rate))
-            others.append([f"train ({len(voices)} voices)", condition, *excitation_cells(voices, rate, 48000)])
-            values = np.mean([mix_correlations(load_reference(path, 48000, (rate,)), rate, 48000)
-                              for path in voices], axis=0)
+            references = [load_reference(path, 48000, (rate,)) for path in voices]
+            others.append([f"train ({len(voices)} voices)", condition, *excitation_cells(references, rate, 48000)])
+            values = np.mean([mix_correlations(reference, rate, 48000) for reference in references], axis=0)
             mixes.append([f"train ({len(voices)} voices)", condition, *(f"{v:+.3f}" for v in values)])
     print("Produced by `python scripts/coherence_ceiling.py "
           + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite)
@@ -284,7 +285,8 @@ def main() -> None:
                                     others)))
     if mixes:
         print("\nThe two excitations mixed at an angle (degrees; 0: the input's cube alone, 90: the residual's), each "
-              "brought to the reference's power per 750 Hz band and frame; correlation over the whole band.\n")
+              f"brought to the reference's power per {ENVELOPE_BAND_HZ:g} Hz band and frame; correlation over the "
+              "whole band.\n")
         print("\n".join(markdown_table(["voices", "condition", *(f"{a}" for a in MIX_ANGLES)], mixes)))
 
 

@@ -75,7 +75,7 @@ def main() -> None:
 
     sets = {f"train ({args.voices} voices)": training_voices(args.data, args.voices),
             "held-out speech": Suite.load(suite_file("speech"), args.data).files}
-    references = {name: [np.atleast_2d(load_reference(path, RATE, (8000,)))[0] for path in files]
+    references = {name: [np.atleast_2d(load_reference(path, RATE))[0] for path in files]
                   for name, files in sets.items()}
     rows = []
     for model in args.model:

@@ -8,8 +8,8 @@
 # lossless training voices from a 4 kHz cutoff its predicted octave above lies 2.0-2.1 dB over the reference's after
 # a sharp low-pass or the resampler alone and 0.2 dB over after a zero-phase Butterworth of order 2; 0.3 / 1.1 /
 # 0.5 dB against -2.2 / -1.4 / -1.9 from 6 / 8 / 12 kHz (`python scripts/envelope_bias.py --model nuwave-base
-# --voices 30`); on held-out speech from 8 kHz it put 6 of 12 files' bands more than 3 dB over the reference's
-# (`eval/results/snr_breakdown.md`).
+# --voices 30`); on held-out speech from 8 kHz it put 6 of 12 files' bands more than 3 dB over the reference's (as
+# many after this run: `eval/results/snr_breakdown.md`).
 #   python scripts/prepare_data.py --out data                 # the corpus first
 #   bash scripts/train_envelope_resampled.sh                  # add --resume to continue a stopped run
 set -euo pipefail
