@@ -135,6 +135,33 @@ def test_envelope_band_power_and_shaping():
     torch.testing.assert_close(shaped[1, :32], spectrum[1, :32])
 
 
+def test_envelope_shaping_brings_the_handover_under_the_cutoff_along_with_the_first_band():
+    from nuwave.models.envelope import band_log_power, generated_bins, shape_to_envelope
+
+    torch.manual_seed(0)
+    spectrum = torch.randn(2, 65, 10, dtype=torch.complex64)
+    bandwidth = torch.tensor([0.3, 0.5])
+    target = torch.full((2, 8, 10), -3.0)
+    target[:, :, 4] = -9.0
+    plain = shape_to_envelope(spectrum, target, bandwidth)
+    shaped = shape_to_envelope(spectrum, target, bandwidth, handover=0.2)
+    above = generated_bins(bandwidth, 65).bool()
+    under = generated_bins(bandwidth * 0.8, 65).bool() & ~above
+    assert under.sum(dim=1).tolist() == [4, 7]  # bins in (0.8 cutoff, cutoff]
+    # above the cutoff the same as without a handover, far under it untouched
+    torch.testing.assert_close(shaped[above], plain[above])
+    rest = ~(above | under)
+    torch.testing.assert_close(shaped[rest], spectrum[rest])
+    # the handover bins move by the gain of the first band above the cutoff, frame by frame
+    for item in range(2):
+        first = int(above[item].float().argmax())
+        gain = shaped[item, first].abs() / spectrum[item, first].abs()
+        ratio = shaped[item, under[item]].abs() / spectrum[item, under[item]].abs()
+        torch.testing.assert_close(ratio, gain[None].expand_as(ratio), rtol=1e-4, atol=0)
+    power, _ = band_log_power(shaped.abs().square(), bandwidth, 8)
+    assert torch.isfinite(power).all()
+
+
 def test_envelope_of_a_silent_band_is_the_floor():
     from nuwave.models.envelope import POWER_FLOOR, band_log_power
 

@@ -358,8 +358,12 @@ class NuWavePipeline(DiffusionPipeline):
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
         if as_mid_side:
+            # Left and right: their bands at their own levels, and so is the top of the known band that the merge
+            # may take from the generated signal, where mid and side's errors, at the louder channel's level,
+            # would otherwise leak into a quiet channel.
+            handover = CODEC_MERGE_TRANSITION if codec_cut else RESAMPLER_TRANSITION
             spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
-                                                      codec_cut, top_slope))
+                                                      codec_cut, top_slope, handover=handover))
         if top is not None:
             top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
             spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
@@ -415,13 +419,15 @@ class NuWavePipeline(DiffusionPipeline):
         return cond_power, level, self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power,
                                                                  level)
 
-    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope, predicted=None) -> torch.Tensor:
+    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope, predicted=None, handover: float = 0.0
+                  ) -> torch.Tensor:
         """The generated spectrum `(N, bins, frames)` fitted to its level-normalised condition `(N, 1, T)` (`gain`
         `(N, 1, 1)` undoes the normalisation): for a model with an envelope predictor, the band above the cutoff
         brought to the predicted envelope (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no
         higher than the continuation of the input's top, at `top_slope` dB per kHz or each item's own), and
         frames where the input is digital silence silenced. `predicted`: `_predicted_envelope` of this `cond`, when
-        the caller has it."""
+        the caller has it; `handover`: the top fraction of the known band brought along with the band above the
+        cutoff (`shape_to_envelope`)."""
         cond_power, level, envelope = predicted or self._predicted_envelope(cond, band, codec_cut)
         if envelope is not None:
             if codec_cut:
@@ -434,7 +440,7 @@ class NuWavePipeline(DiffusionPipeline):
                 ceiling = continuation_ceiling(cond_power, band, envelope.shape[1], self.model_rate,
                                                torch.tensor(slopes, device=band.device), level)
                 envelope = torch.minimum(envelope, ceiling)
-            spectrum = shape_to_envelope(spectrum, envelope, band)
+            spectrum = shape_to_envelope(spectrum, envelope, band, handover=handover)
         input_power = cond_power.mean(dim=1, keepdim=True) / gain.square()  # at the input's own level
         return spectrum * (input_power >= DIGITAL_SILENCE_POWER)
 

@@ -137,17 +137,28 @@ class EnvelopePredictor(nn.Module):
 
 
 def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth: torch.Tensor,
-                      max_gain_db: float = 40.0) -> torch.Tensor:
+                      max_gain_db: float = 40.0, handover: float = 0.0) -> torch.Tensor:
     """Bring the bins above the cutoff of `spectrum` `(B, bins, frames)` (complex) to the band powers of
     `envelope` `(B, bands, frames)` (log10), each band by one real gain per frame (the fine structure within a
     band and every phase are kept). Gains are capped at `max_gain_db`, so a band the sampler left empty is not
-    blown up from rounding noise; bins at or below the cutoff are unchanged."""
+    blown up from rounding noise. Bins at or below the cutoff are unchanged, but for the top `handover` fraction
+    of the cutoff, which takes the gain of the first band above it: the share of the known band that the merge may
+    still take from the generated signal (`nuwave.audio.dsp.merge_known_band`), kept at the level of what follows
+    it."""
     bins, bands = spectrum.shape[1], envelope.shape[1]
     actual, _ = band_log_power(spectrum.abs().square(), bandwidth, bands)
     log_gain = (0.5 * (envelope.float() - actual)).clamp(max=max_gain_db / 20.0)
     membership = band_membership(bins, bands, spectrum.device)
     gain = 10.0 ** torch.einsum("kf,bkt->bft", membership, log_gain)
-    above = generated_bins(bandwidth, bins)[:, :, None]
+    above = generated_bins(bandwidth, bins)
+    if handover > 0:
+        # each item's first band above its cutoff, and its gain for the bins just under the cutoff
+        first = (membership[None] * above[:, None, :]).amax(dim=2).argmax(dim=1)  # (B,)
+        first_gain = 10.0 ** log_gain[torch.arange(len(first), device=first.device), first]  # (B, frames)
+        under = generated_bins(bandwidth * (1.0 - handover), bins) * (1.0 - above)
+        return spectrum * (above[:, :, None] * gain + under[:, :, None] * first_gain[:, None, :]
+                           + (1.0 - above - under)[:, :, None])
+    above = above[:, :, None]
     return spectrum * (above * gain + (1.0 - above))
 
 
