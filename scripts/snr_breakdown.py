@@ -5,8 +5,8 @@ The error of an output is exactly its error at and under the cutoff plus, above 
 where P_ref is the reference's energy above the cutoff, g the output's band energy over it and rho the correlation of
 the two bands (whole-file spectra, so the split is exact; sinc leaves the band empty: 1 instead). So one can say what
 each file's SNR would be with its band at the reference's power (g = 1, its own rho and its own error under the
-cutoff): what a right envelope alone would give, and what is left to coherence. The model runs as the benchmark
-runs it (`nuwave eval`: the package's defaults, seed 0).
+cutoff): what a right envelope alone would give, and what is left to coherence. The outputs are the benchmark's
+own (`nuwave.benchmark.evaluate`, as `nuwave eval` runs it: the package's defaults, seed 0).
 
     python scripts/snr_breakdown.py --suite speech --suite music --suite speech-pauses --suite stereo \
         > eval/results/snr_breakdown.md
@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from nuwave.audio.degrade import resample_poly
-from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
+from nuwave.benchmark.evaluate import Output, Suite, condition_name, evaluate, suite_file
 from nuwave.benchmark.tables import coherence_needed, markdown_table
 from nuwave.inference.options import DEFAULT_MODEL
 
@@ -68,38 +68,40 @@ def main() -> None:
     args = parser.parse_args()
 
     from nuwave.inference.pipeline import load_pipeline
-    from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
     pipe = load_pipeline(args.model, "cpu")
     pipe.set_progress_bar_config(disable=True)
     summary, files = [], []
     for name in args.suite:
         suite = Suite.load(suite_file(name), args.data)
+        # the rate conditions (under a codec's cut sinc is not the baseline), run as the benchmark runs them
+        rated = replace(suite, degradations=tuple(d for d in suite.degradations if d != "mp3"))
+        outputs = {}
+
+        def keep(output: Output) -> None:
+            if output.system in ("sinc", "nuwave"):
+                outputs[output.condition, output.file, output.system] = output
+
+        evaluate(rated, pipe, (args.steps,), runs=1, each=keep)
         rate = suite.output_rate
-        for condition in suite.conditions():
-            if condition.input_rate is None:  # a codec's cut: sinc is not the baseline there
-                continue
+        for condition in map(condition_name, rated.conditions()):
             rows = []
             for path in suite.files:
-                reference = np.atleast_2d(load_reference(path, rate, suite.input_rates, suite.stereo))
-                low, low_rate = condition.apply(reference if suite.stereo else reference[0], rate)
-                cutoff = low_rate / 2
-                settings = UpsampleSettings(target_rate=rate, num_inference_steps=args.steps, seed=0, cutoff=cutoff)
-                output = np.asarray(upsample_array(pipe, np.atleast_2d(low), low_rate, settings)[0])
-                sinc = resample_poly(low, low_rate, rate, reference.shape[-1])
-                output, sinc = output.reshape(reference.shape), np.reshape(sinc, reference.shape)
+                output, sinc = outputs[condition, path, "nuwave"], outputs[condition, path, "sinc"]
+                reference = np.atleast_2d(output.reference)
+                model, base = np.atleast_2d(output.audio), np.atleast_2d(sinc.audio)
                 # per channel, then their mean, as the benchmark takes a stereo file's metrics
-                channels = [file_row(band_terms(output[c : c + 1], reference[c : c + 1], cutoff, rate),
-                                     band_terms(sinc[c : c + 1], reference[c : c + 1], cutoff, rate))
+                channels = [file_row(band_terms(model[c : c + 1], reference[c : c + 1], output.cutoff, rate),
+                                     band_terms(base[c : c + 1], reference[c : c + 1], output.cutoff, rate))
                             for c in range(reference.shape[0])]
                 row = {key: float(np.mean([c[key] for c in channels])) for key in channels[0]}
                 rows.append(row)
-                files.append([suite.name, condition_name(condition), path.stem, f"{row['level']:+.1f}",
+                files.append([suite.name, condition, path.stem, f"{row['level']:+.1f}",
                               f"{row['rho']:+.2f}", f"{row['measured']:+.2f}", f"{row['at_level']:+.2f}"])
             mean = lambda key: float(np.mean([r[key] for r in rows]))
             over = [r for r in rows if r["level"] > OVERSHOOT_DB]
             without = [r["measured"] for r in rows if r["level"] <= OVERSHOOT_DB]
-            summary.append([suite.name, condition_name(condition), len(rows), f"{mean('measured'):+.2f}",
+            summary.append([suite.name, condition, len(rows), f"{mean('measured'):+.2f}",
                             f"{mean('at_level'):+.2f}", f"{np.median([r['level'] for r in rows]):+.1f}",
                             f"{len(over)}", f"{np.mean(without):+.2f}" if without else "-",
                             f"{mean('rho'):+.3f}", f"{np.mean([r['rho'] >= RHO_AT_LEVEL for r in rows]):.0%}"])

@@ -75,3 +75,28 @@ def test_stereo_suite_keeps_both_channels_and_reports_band_correlation(tmp_path,
     assert abs(by_file[("unrelated.wav", "nuwave")]["reference_band_corr"]) < 0.3
     report = (out / "report.md").read_text()
     assert "both channels" in report and "| opposite.wav | -1.000 |" in report and "octave 1 (dB)" in report
+
+
+def test_each_output_reaches_the_caller_with_its_reference(tmp_path, tiny_pipeline):
+    """`evaluate(..., each=)` hands over every output the records were measured on (what scripts/snr_breakdown.py
+    analyses): one per record, the reference's shape, and the record's SNR recomputed from it."""
+    import torch
+
+    from nuwave.benchmark.evaluate import Suite, evaluate
+    from nuwave.benchmark.metrics import snr
+
+    sf.write(str(tmp_path / "ref.wav"), tone_mix(48000, 0.6), 48000, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("ref.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps(
+        {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [16000],
+         "degradations": ["standard", "mp3"]}))
+    suite = Suite.load(tmp_path / "suite.json", tmp_path)
+    seen = []
+    records = evaluate(suite, tiny_pipeline, (1,), runs=1, each=seen.append)
+    assert len(seen) == len(records) == 4 + 3  # input, sinc, sbr, nuwave; no sinc under a codec
+    for record, output in zip(records, seen):
+        assert (output.condition, output.system, output.steps, str(output.file)) == \
+            (record.condition, record.system, record.steps, record.file)
+        assert output.audio.shape == output.reference.shape and output.cutoff == record.cutoff
+        measured = float(snr(torch.from_numpy(output.audio), torch.from_numpy(output.reference)))
+        assert measured == pytest.approx(record.metrics["snr"], abs=1e-3)

@@ -114,6 +114,20 @@ class Record:
     cutoff: float | None = None  # Hz: the input's Nyquist frequency, or the cutoff detected in a codec's output
 
 
+@dataclass(frozen=True)
+class Output:
+    """One system's output for one file under one condition, beside its reference (what `evaluate`'s `each` sees)."""
+
+    condition: str
+    system: str
+    steps: int | None
+    run: int
+    file: Path
+    audio: np.ndarray  # the reference's shape: `(T,)`, or `(2, T)` in a stereo suite
+    reference: np.ndarray
+    cutoff: float  # Hz, as `Record.cutoff`
+
+
 def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = (), stereo: bool = False
                    ) -> np.ndarray:
     """The reference as mono `(T,)` (or, with `stereo`, its two channels `(2, T)`) at `output_rate`, its length
@@ -138,10 +152,12 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
     phase_lock: bool | None = None,
+    each: Callable[[Output], None] | None = None,
 ) -> list[Record]:
     """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
-    first file (for spectrogram figures). `pipe=None` runs the baselines only; the model samples with its
-    pipeline's scheduler. `temperature`, `phase_lock`: as `NuWavePipeline.__call__`'s."""
+    first file (for spectrogram figures), `each` every output with its reference (for analyses beyond the
+    metrics). `pipe=None` runs the baselines only; the model samples with its pipeline's scheduler.
+    `temperature`, `phase_lock`: as `NuWavePipeline.__call__`'s."""
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
     records: list[Record] = []
@@ -182,6 +198,8 @@ def evaluate(
                 seconds = time.perf_counter() - start
                 values = file_metrics(torch.from_numpy(output).to(device), target, cutoff, output_rate)
                 records.append(Record(name, system, count, run, str(path), seconds, duration, values, float(cutoff)))
+                if each is not None:
+                    each(Output(name, system, count, run, path, output, reference, float(cutoff)))
                 if keep is not None and index == 0 and run == 0:
                     keep(name, system, count, np.atleast_2d(output)[0])  # figures show the first channel
             if keep is not None and index == 0:
