@@ -378,6 +378,24 @@ def test_linear_prediction_residual_whitens_an_autoregressive_process_the_same_i
     assert np.abs(both[1]).max() == 0.0
 
 
+def test_local_power_is_the_moving_mean_over_what_lies_inside_the_signal():
+    """`local_power` (the odd excitation's divisor) from its running sum: the centred moving mean of the square over
+    `window | 1` samples, fewer at the ends; in a quiet passage after a loud one within 1e-15 of the loud one's
+    energy (the running sum's rounding), far under the excitation's floor."""
+    from nuwave.audio.dsp import local_power
+
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal((2, 700))
+    audio[:, 350:] *= 1e-4  # a passage 80 dB quieter after a loud one
+    for window in (1, 8, 9, 512, 2000):
+        half = (window | 1) // 2
+        expected = np.stack([[np.mean(channel[max(0, i - half) : i + half + 1] ** 2) for i in range(channel.size)]
+                             for channel in audio])
+        measured = local_power(torch.from_numpy(audio).float(), window).double().numpy()
+        np.testing.assert_allclose(measured, expected, rtol=1e-4, atol=1e-15 * np.sum(audio[:, :350] ** 2))
+        assert np.all(measured >= 0)
+
+
 def test_residual_mix_follows_the_cutoff():
     """The residual's excitation has no weight at a 4 kHz cutoff, equal weight at 8 kHz, most at 12 kHz and above;
     the two weights always make unit power."""
