@@ -151,15 +151,12 @@ def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth:
     membership = band_membership(bins, bands, spectrum.device)
     gain = 10.0 ** torch.einsum("kf,bkt->bft", membership, log_gain)
     above = generated_bins(bandwidth, bins)
-    if handover > 0:
-        # each item's first band above its cutoff, and its gain for the bins just under the cutoff
-        first = (membership[None] * above[:, None, :]).amax(dim=2).argmax(dim=1)  # (B,)
-        first_gain = 10.0 ** log_gain[torch.arange(len(first), device=first.device), first]  # (B, frames)
-        under = generated_bins(bandwidth * (1.0 - handover), bins) * (1.0 - above)
-        return spectrum * (above[:, :, None] * gain + under[:, :, None] * first_gain[:, None, :]
-                           + (1.0 - above - under)[:, :, None])
-    above = above[:, :, None]
-    return spectrum * (above * gain + (1.0 - above))
+    # the handover (none without one) takes the gain of each item's first band above its cutoff, frame by frame
+    under = generated_bins(bandwidth * (1.0 - handover), bins) * (1.0 - above)
+    first = (membership[None] * above[:, None, :]).amax(dim=2).argmax(dim=1)  # (B,)
+    first_gain = 10.0 ** log_gain[torch.arange(len(first), device=first.device), first]  # (B, frames)
+    return spectrum * (above[:, :, None] * gain + under[:, :, None] * first_gain[:, None, :]
+                       + (1.0 - above - under)[:, :, None])
 
 
 def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, bands: int, sample_rate: float,
