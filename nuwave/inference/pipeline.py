@@ -356,12 +356,14 @@ class NuWavePipeline(DiffusionPipeline):
                                           None if residual is None else residual * gain)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
-        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
-        if as_mid_side:
-            # Left and right: their bands at their own levels, and so is the top of the known band that the merge
-            # may take from the generated signal, where mid and side's errors, at the louder channel's level,
-            # would otherwise leak into a quiet channel.
-            handover = CODEC_MERGE_TRANSITION if codec_cut else RESAMPLER_TRANSITION
+        # The channels of an item share its gain, so a quiet channel is generated far under the working level: the
+        # top of its known band that the merge may take from the generated signal follows its band above the
+        # cutoff to its own level, where the errors generated there are at the louder channel's (mid and side's,
+        # or the model's own at the item's level).
+        handover = (CODEC_MERGE_TRANSITION if codec_cut else RESAMPLER_TRANSITION) if channels > 1 else 0.0
+        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted,
+                                  handover=0.0 if as_mid_side else handover)
+        if as_mid_side:  # then left and right: each channel's band, and that top, at its own level
             spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
                                                       codec_cut, top_slope, handover=handover))
         if top is not None:
