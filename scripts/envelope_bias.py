@@ -29,7 +29,7 @@ from nuwave.audio.dsp import level_gain
 from nuwave.benchmark.evaluate import Suite, load_reference, suite_file
 from nuwave.benchmark.metrics import ACTIVE_DB
 from nuwave.benchmark.tables import markdown_table
-from nuwave.models.envelope import band_edges, band_log_power, top_level
+from nuwave.models.envelope import band_edges, band_log_power
 
 RATE = 48000
 CUTOFFS = (4000.0, 6000.0, 8000.0, 12000.0)
@@ -52,9 +52,7 @@ def octave_error(denoiser, reference: np.ndarray, cutoff: float, design) -> floa
     gain = level_gain(cond)
     cond = cond * gain
     band = torch.tensor([cutoff / (RATE / 2)])
-    power = denoiser.spectrum(cond).abs().square()
-    level = top_level(power, band, RATE) if denoiser.envelope.uses_top else None
-    predicted = denoiser.predict_envelope(cond, band, power, level)[0]
+    predicted = denoiser.predict_envelope(cond, band)[0]
     truth = denoiser.spectrum(torch.from_numpy(reference)[None, None].float() * gain).abs().square()
     target = band_log_power(truth, band, predicted.shape[0])[0][0]
     frame_db = 10 * torch.log10(truth[0].sum(0).clamp_min(1e-30))

@@ -80,6 +80,12 @@ def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> boo
     return cutoff_hz >= FULL_BAND * min(target_rate, model_rate) / 2
 
 
+def merge_shares(codec_cut: bool) -> tuple[float, float | None]:
+    """`merge_known_band`'s `transition` and `attenuated` under a codec's cutoff or a rate's: the shares of the known
+    band under the cutoff that the merge may take from the generated signal."""
+    return (CODEC_MERGE_TRANSITION, None) if codec_cut else (MERGE_TRANSITION, RESAMPLER_TRANSITION)
+
+
 def resolve_phase_lock(phase_lock: bool | None, codec_cut: bool) -> bool:
     """`NuWavePipeline.__call__`'s `phase_lock` setting -> whether to lock: None means on for a rate's cutoff and
     off under a codec's. Measured with every suite at 8 steps (`bash scripts/eval_phase_lock.sh`): on rate inputs
@@ -289,9 +295,7 @@ class NuWavePipeline(DiffusionPipeline):
                 # The known band from a sharper resampling than the condition's (`resample_sharp`).
                 known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
                 known = known.reshape(num_items * channels, 1, model_length).to(self.device)
-                transition = CODEC_MERGE_TRANSITION if codec_cut else MERGE_TRANSITION
-                result = merge_known_band(result, known, band, transition,
-                                          None if codec_cut else RESAMPLER_TRANSITION)
+                result = merge_known_band(result, known, band, *merge_shares(codec_cut))
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
         if as_mid_side:
@@ -360,7 +364,7 @@ class NuWavePipeline(DiffusionPipeline):
         # top of its known band that the merge may take from the generated signal follows its band above the
         # cutoff to its own level, where the errors generated there are at the louder channel's (mid and side's,
         # or the model's own at the item's level).
-        handover = (CODEC_MERGE_TRANSITION if codec_cut else RESAMPLER_TRANSITION) if channels > 1 else 0.0
+        handover = max(share or 0.0 for share in merge_shares(codec_cut)) if channels > 1 else 0.0
         spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted,
                                   handover=0.0 if as_mid_side else handover)
         if as_mid_side:  # then left and right: each channel's band, and that top, at its own level
