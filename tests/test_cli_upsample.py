@@ -280,3 +280,13 @@ def test_phase_lock_options(tmp_path, tiny_model_dir):
         outputs[name], _ = sf.read(str(tmp_path / f"{name}.wav"))
     np.testing.assert_array_equal(outputs["default"], outputs["on"])
     assert not np.allclose(outputs["default"], outputs["off"])
+
+
+def test_the_command_line_loads_without_torch():
+    """`nuwave --help` (and every command's parsing) must not pay for torch and diffusers: they load inside the
+    commands."""
+    import subprocess
+    import sys
+
+    code = "import sys, nuwave.cli; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

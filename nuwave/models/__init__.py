@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NuWaveDenoiser"]
+__all__ = ["ENVELOPE_ANCHORS", "NuWaveDenoiser"]
+
+# Where the envelope predictor anchors its log band power (`nuwave.models.envelope`, which says what each means).
+ENVELOPE_ANCHORS = ("blend", "input-top", "frame-mean")
 
 
 def __getattr__(name: str) -> Any:

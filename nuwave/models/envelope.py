@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from nuwave.audio.cutoff import TOP_HZ, top_end
+from nuwave.models import ENVELOPE_ANCHORS
 
 # The floor of band powers, in the level-normalised domain (the working level is an RMS of 0.2, about
 # -14 dBFS): 1e-13 lies 115 dB under it, far below any recording's noise floor, so digital silence predicts
@@ -72,7 +73,7 @@ def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> 
 #       fine-tuned from "frame-mean" starts where it was;
 #   "input-top": the input's top alone;
 #   "frame-mean": the frame's mean alone (the models shipped before the option existed).
-ENVELOPE_ANCHORS = ("blend", "input-top", "frame-mean")
+# (The names live in `nuwave.models`, which imports no torch, so that the training options can offer them.)
 
 
 def top_level(power: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float) -> torch.Tensor:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import click
 
-from nuwave.models.envelope import ENVELOPE_ANCHORS
+from nuwave.models import ENVELOPE_ANCHORS
 
 
 def option(default: Any, help: str, low: float | None = None, high: float | None = None, choices=None,
