@@ -100,3 +100,21 @@ def test_each_output_reaches_the_caller_with_its_reference(tmp_path, tiny_pipeli
         assert output.audio.shape == output.reference.shape and output.cutoff == record.cutoff
         measured = float(snr(torch.from_numpy(output.audio), torch.from_numpy(output.reference)))
         assert measured == pytest.approx(record.metrics["snr"], abs=1e-3)
+
+
+def test_the_channel_mode_reaches_the_model(tmp_path, tiny_pipeline):
+    """`evaluate(..., channel_mode=)` (what scripts/channel_modes.py compares): L = -R gets exactly opposite bands
+    as mid and side, not with one noise for both channels."""
+    from nuwave.benchmark.evaluate import Suite, evaluate
+
+    mono = tone_mix(48000, 0.6)
+    sf.write(str(tmp_path / "opposite.wav"), np.stack([mono, -mono], 1), 48000, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("opposite.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps(
+        {"name": "tiny-stereo", "manifest": "list.txt", "output_rate": 48000, "input_rates": [16000],
+         "degradations": ["standard"], "stereo": True}))
+    suite = Suite.load(tmp_path / "suite.json", tmp_path)
+    correlation = {mode: next(r.metrics["band_corr"] for r in evaluate(suite, tiny_pipeline, (1,), channel_mode=mode)
+                              if r.system == "nuwave") for mode in ("mid-side", "shared")}
+    assert correlation["mid-side"] == pytest.approx(-1, abs=1e-4)
+    assert correlation["shared"] > -0.999

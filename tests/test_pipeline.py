@@ -132,11 +132,11 @@ def test_mid_side_gives_each_channel_its_own_band_level(tiny_pipeline):
 
 @pytest.mark.parametrize("channel_mode", ["mid-side", "independent"])
 def test_a_quiet_channel_takes_no_errors_at_a_loud_one_s_level_under_its_cutoff(tiny_pipeline, channel_mode):
-    """Unrelated channels, one 60 dB under the other, sharing one gain: mid and side each carry the loud one, and
-    their errors, at its level, do not cancel in the quiet channel; generated on its own, the quiet channel lies
-    60 dB under the working level, where the model's errors are at the loud one's. The top of the known band,
-    which the merge takes from the generated signal, is brought to each channel's own level with its band above
-    the cutoff."""
+    """Unrelated channels, one 60 dB under the other. As mid and side (one gain for the pair), both carry the loud
+    one, and their errors, at its level, do not cancel in the quiet channel: the top of the known band, which the
+    merge takes from the generated signal, is brought to each channel's own level with its band above the cutoff.
+    Generated on its own (independent), the quiet channel has its own gain, so it is not generated 60 dB under
+    the working level, where the model's errors would be at the loud one's."""
     loud = tone_mix(16000, 0.6)
     quiet = 1e-3 * tone_mix(16000, 0.6, seed=5)
     out = tiny_pipeline(np.stack([loud, quiet]), 16000, num_inference_steps=2, temperature=1.0,
@@ -146,6 +146,31 @@ def test_a_quiet_channel_takes_no_errors_at_a_loud_one_s_level_under_its_cutoff(
     # -28 dB (a model with random weights: its envelope only roughly follows the level); -12 dB (mid and side) or
     # -8 dB (independent) when the quiet channel takes errors there at the loud one's level
     assert gap < -20
+
+
+@pytest.mark.parametrize("channel_mode", ["independent", "shared"])
+@pytest.mark.parametrize("level", [None, (0.3, 3e-4)])
+def test_channels_not_paired_as_mid_side_are_each_generated_as_the_mono_recording_they_are(
+        tiny_pipeline, channel_mode, level):
+    """Every channel its own gain (its own RMS, or the recording's given per channel): a channel 60 dB under
+    another comes out as it would alone, with the same noise."""
+    audio = np.stack([tone_mix(16000, 0.3), 1e-3 * tone_mix(16000, 0.3, seed=5)])
+    noise = torch.randn(1, 2, 3 * audio.shape[-1], generator=seeded())
+    if channel_mode == "shared":
+        noise = noise[:, :1]
+    out = tiny_pipeline(audio[None], 16000, num_inference_steps=2, temperature=1.0, noise=noise, level=level,
+                        channel_mode=channel_mode).audios[0]
+    for channel in range(2):
+        alone = tiny_pipeline(audio[None, channel:channel + 1], 16000, num_inference_steps=2, temperature=1.0,
+                              noise=noise[:, channel:channel + 1] if channel_mode == "independent" else noise,
+                              level=None if level is None else level[channel]).audios[0, 0]
+        assert np.abs(out[channel] - alone).max() <= 1e-4 * np.abs(alone).max()
+
+
+@pytest.mark.parametrize("level", [(0.1, 0.2, 0.3), -0.1, float("nan"), (0.1, float("inf"))])
+def test_a_level_that_fits_no_channel_is_refused(tiny_pipeline, level):
+    with pytest.raises(ValueError, match="level"):
+        tiny_pipeline(np.stack([tone_mix(16000, 0.1)] * 2), 16000, num_inference_steps=1, level=level)
 
 
 def test_digital_silence_stays_silent(tiny_pipeline):

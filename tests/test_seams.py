@@ -72,3 +72,21 @@ def test_chunked_stereo_matches_whole_with_the_phase_lock(tmp_path, tiny_model_d
     for channel in range(2):
         reference, test = high_band(whole[:, channel]), high_band(parts[:, channel])
         assert 10 * np.log10(np.sum((test - reference) ** 2) / np.sum(reference**2)) < -60
+
+
+def test_chunked_channels_of_a_file_take_each_its_own_level(tmp_path, tiny_model_dir):
+    """A file's channels not paired as mid and side (here with one shared noise) are brought to the working level
+    each by its own RMS over the whole file (`Scan.levels`): a channel 60 dB under the other comes out, chunk by
+    chunk, as the same channel upsampled alone as a mono file."""
+    pipe = load_pipeline(tiny_model_dir, "cpu")
+    stereo = np.stack([tone_mix(16000, 5.0, seed=0), 1e-3 * tone_mix(16000, 5.0, seed=1)])
+    common = {"subtype": "FLOAT", "num_inference_steps": 2, "seed": 3, "chunk_seconds": 2.0, "overlap_seconds": 0.5,
+              "channel_mode": "shared"}
+    sf.write(str(tmp_path / "in.wav"), stereo.T, 16000, subtype="FLOAT")
+    assert upsample_file(pipe, tmp_path / "in.wav", tmp_path / "out.wav", UpsampleSettings(**common)).windows >= 3
+    both, _ = sf.read(str(tmp_path / "out.wav"))
+    for channel in range(2):
+        sf.write(str(tmp_path / f"in{channel}.wav"), stereo[channel], 16000, subtype="FLOAT")
+        upsample_file(pipe, tmp_path / f"in{channel}.wav", tmp_path / f"out{channel}.wav", UpsampleSettings(**common))
+        alone, _ = sf.read(str(tmp_path / f"out{channel}.wav"))
+        assert np.abs(both[:, channel] - alone).max() <= 1e-4 * np.abs(alone).max()

@@ -14,7 +14,8 @@ DEFAULT_TEMPERATURE = 0.15
 # (L - R) / sqrt 2, each from its own noise, so the generated band follows each channel (identical channels get
 # identical bands, L = -R gets opposite bands, unrelated channels unrelated bands), then each of left and right
 # brought to its own envelope; other channel counts as "independent". independent: each channel its own noise.
-# shared: every channel the same noise.
+# shared: every channel the same noise. Outside mid-side, every channel is generated at its own level, as the mono
+# recording it is.
 CHANNEL_MODES = ("mid-side", "independent", "shared")
 DEFAULT_CHANNEL_MODE = "mid-side"
 # The precision the denoiser runs in (`torch_dtype` of `from_pretrained`); half precision pays off on GPUs.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -109,6 +109,17 @@ def mid_side(batch: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     return join([left + right, left - right], 1) * np.float32(np.sqrt(0.5))
 
 
+def channel_levels(level: float | Sequence[float] | None, channels: int) -> np.ndarray | None:
+    """`NuWavePipeline.__call__`'s `level` -> one RMS per channel `(channels,)`, or None; refuses anything else."""
+    if level is None:
+        return None
+    levels = np.asarray(level, dtype=np.float64).reshape(-1)
+    if levels.size not in (1, channels) or not (np.isfinite(levels).all() and (levels >= 0).all()):
+        raise ValueError(f"level must be one RMS or one per channel ({channels}), finite and not negative; got "
+                         f"{level!r}")
+    return np.broadcast_to(levels, (channels,)).copy()
+
+
 def paired_mid_side(items: torch.Tensor) -> torch.Tensor:
     """`(2B, ...)`, the channels of B stereo items one after the other -> the same with each pair turned by
     `mid_side` (left / right <-> mid / side)."""
@@ -178,7 +189,7 @@ class NuWavePipeline(DiffusionPipeline):
         top: float | None = None,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
-        level: float | None = None,
+        level: float | Sequence[float] | None = None,
         keep_known_band: bool = True,
         channel_mode: str = DEFAULT_CHANNEL_MODE,
         codec_cut: bool = False,
@@ -209,8 +220,10 @@ class NuWavePipeline(DiffusionPipeline):
             generator: seeds the initial noise; the same seed gives the same audio.
             noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
                 `generator`; used to make overlapping chunks of a long file start from the same noise).
-            level: the RMS of the whole recording, when `audio` is a chunk of it: every chunk is then brought to
-                the model's working level by the same gain (default: each item's own RMS).
+            level: the RMS of the whole recording when `audio` is a chunk of it, one number or one per channel:
+                every chunk is then brought to the model's working level by the same gains (default: each item's
+                own RMS). A stereo pair generated as mid and side takes one gain, from both channels' RMS; other
+                channels each their own.
             keep_known_band: replace the output below the cutoff by the input (the model only adds a band).
             channel_mode: how the channels of an item are generated, one of `CHANNEL_MODES` (see there).
             codec_cut: the cutoff is a lossy codec's (an MP3's, a Vorbis file's), not the end of the recording's
@@ -259,6 +272,7 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError("audio is empty")
         if not np.isfinite(batch).all():
             raise ValueError("audio contains NaN or infinite samples")
+        levels = channel_levels(level, channels)
         nyquist = sample_rate / 2
         cutoff = nyquist if cutoff is None else float(cutoff)
         if not 0 < cutoff <= nyquist:
@@ -287,7 +301,7 @@ class NuWavePipeline(DiffusionPipeline):
                 residual = resample(input_residual(channels_in_order, sample_rate), sample_rate, self.model_rate,
                                     model_length)
                 residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
-            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, level, top,
+            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, levels, top,
                                   codec_cut, top_slope, as_mid_side, callback_on_step_end,
                                   callback_on_step_end_tensor_inputs, lock, residual)
             evaluations = len(self.scheduler.timesteps)
@@ -319,9 +333,10 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
-    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, level, top, codec_cut,
+    def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, levels, top, codec_cut,
                 top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None):
-        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level.
+        """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level. `levels`:
+        `channel_levels` (None: each item's own).
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then the
         band above the cutoff is fitted to the input (`_fit_band`). For a stereo pair generated as mid and side
@@ -330,11 +345,19 @@ class NuWavePipeline(DiffusionPipeline):
         pauses while the other plays stays quiet; mid / side alone would give both channels the same band
         power)."""
         items, _, length = cond.shape
-        # One gain per item, from the RMS of all its channels (or of the whole recording), so the channels keep
-        # their relative levels: a side channel far below the mid is generated as quiet as it is.
-        reference = cond.reshape(items // channels, 1, -1) if level is None else torch.full(
-            (items // channels, 1, 1), float(level), device=cond.device)
-        gain = level_gain(reference).repeat_interleave(channels, dim=0)
+        if as_mid_side:
+            # One gain per pair, from the RMS of both channels (or of the whole recording's), so that mid and side
+            # keep their relative levels: a side far under the mid is generated as quiet as it is.
+            reference = cond.reshape(items // channels, 1, -1) if levels is None else torch.full(
+                (items // channels, 1, 1), float(np.sqrt(np.mean(np.square(levels)))), device=cond.device)
+            gain = level_gain(reference).repeat_interleave(channels, dim=0)
+        else:
+            # Every channel its own gain: each is generated as the mono recording it is, at the working level. With
+            # one gain, a channel far under another lay as far under that level, where the model's errors are
+            # the louder channel's size, and its known band took them through the merge.
+            reference = cond if levels is None else torch.from_numpy(
+                np.tile(levels, items // channels).astype(np.float32)).reshape(-1, 1, 1).to(cond.device)
+            gain = level_gain(reference)
         cond = cond * gain
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         sample = noise * self.scheduler.init_noise_sigma
@@ -360,14 +383,13 @@ class NuWavePipeline(DiffusionPipeline):
                                           None if residual is None else residual * gain)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
-        # The channels of an item share its gain, so a quiet channel is generated far under the working level: the
-        # top of its known band that the merge may take from the generated signal follows its band above the
-        # cutoff to its own level, where the errors generated there are at the louder channel's (mid and side's,
-        # or the model's own at the item's level).
-        handover = max(share or 0.0 for share in merge_shares(codec_cut)) if channels > 1 else 0.0
-        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted,
-                                  handover=0.0 if as_mid_side else handover)
-        if as_mid_side:  # then left and right: each channel's band, and that top, at its own level
+        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
+        if as_mid_side:
+            # Then left and right: each channel's band at its own level. Mid and side both carry the louder
+            # channel, so the top of each channel's known band that the merge may take from the generated signal
+            # follows its band above the cutoff to that level too: otherwise a quiet channel takes errors there at
+            # the louder one's.
+            handover = max(share or 0.0 for share in merge_shares(codec_cut))
             spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
                                                       codec_cut, top_slope, handover=handover))
         if top is not None:

@@ -67,11 +67,11 @@ class FileResult:
 
 @dataclass(frozen=True)
 class Scan:
-    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), its RMS, and the long-term
-    slope of its top under a given cutoff (dB per kHz, `nuwave.audio.cutoff.top_slope`)."""
+    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), the RMS of each channel, and
+    the long-term slope of its top under a given cutoff (dB per kHz, `nuwave.audio.cutoff.top_slope`)."""
 
     cutoff: float
-    level: float
+    levels: tuple[float, ...]
     power: np.ndarray | None
     sample_rate: int
 
@@ -79,11 +79,12 @@ class Scan:
     def of(cls, blocks, sample_rate: int) -> "Scan":
         spectrum = SpectrumAccumulator()
         energy, count = 0.0, 0
-        for block in blocks:
+        for block in blocks:  # (C, L)
             spectrum.update(block)
-            energy += float(np.square(block, dtype=np.float64).sum())
-            count += block.size
-        return cls(spectrum.cutoff(sample_rate), math.sqrt(energy / max(count, 1)), spectrum.spectrum(), sample_rate)
+            energy = energy + np.square(block, dtype=np.float64).sum(axis=-1)
+            count += block.shape[-1]
+        levels = tuple(float(x) for x in np.sqrt(np.atleast_1d(energy) / max(count, 1)))
+        return cls(spectrum.cutoff(sample_rate), levels, spectrum.spectrum(), sample_rate)
 
     def slope(self, cutoff: float) -> float:
         return 0.0 if self.power is None else top_slope(self.power, self.sample_rate, cutoff)
@@ -126,7 +127,7 @@ def upsample_file(
         else:
             windows = _read_windows(info, list(plan.windows()))
             slope = found.slope(cutoff) if codec_cut else None
-            generate(pipe, windows, plan, info.channels, cutoff, found.level, slope, settings, write, on_chunks)
+            generate(pipe, windows, plan, info.channels, cutoff, found.levels, slope, settings, write, on_chunks)
     return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), codec_cut)
 
 
@@ -144,7 +145,7 @@ def upsample_array(
     slope = found.slope(cutoff) if settings.codec_cut else None
     pieces: list[np.ndarray] = []
     windows = ((start, audio[:, start:end]) for start, end in plan.windows())
-    generate(pipe, windows, plan, audio.shape[0], cutoff, found.level, slope, settings, pieces.append, on_chunks)
+    generate(pipe, windows, plan, audio.shape[0], cutoff, found.levels, slope, settings, pieces.append, on_chunks)
     return np.concatenate(pieces, axis=-1), cutoff
 
 
@@ -169,14 +170,15 @@ def generate(
     plan: ChunkPlan,
     channels: int,
     cutoff: float,
-    level: float,
+    levels: tuple[float, ...],
     slope: float | None,
     settings: UpsampleSettings,
     write: Callable[[np.ndarray], None],
     on_chunks: ChunkCallback | None = None,
 ) -> None:
-    """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`. `level`:
-    the recording's RMS; `slope`: for a codec's cutoff, the long-term slope of the recording's top (else None)."""
+    """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`. `levels`:
+    the RMS of each of the recording's channels; `slope`: for a codec's cutoff, the long-term slope of the
+    recording's top (else None)."""
     joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
     noise_channels = 1 if settings.channel_mode == "shared" else channels
     batch: list[tuple[int, np.ndarray]] = []
@@ -199,7 +201,7 @@ def generate(
             cutoff=cutoff,
             top=settings.top,
             noise=noise,
-            level=level,
+            level=levels,
             channel_mode=settings.channel_mode,
             codec_cut=slope is not None,
             top_slope=slope,
