@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from nuwave.benchmark.evaluate import Output, Suite, condition_name, evaluate, suite_file
+from nuwave.benchmark import evaluate as benchmark
 from nuwave.benchmark.metrics import snr
 from nuwave.benchmark.tables import markdown_table
 from nuwave.inference.options import CHANNEL_MODES, DEFAULT_MODEL
@@ -35,33 +33,21 @@ def channel_snr(audio: np.ndarray, reference: np.ndarray) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--steps", type=int, default=8)
+    benchmark.add_analysis_options(parser)
     args = parser.parse_args()
-
-    from nuwave.inference.pipeline import load_pipeline
-
-    pipe = load_pipeline(args.model, "cpu")
-    pipe.set_progress_bar_config(disable=True)
-    suite = Suite.load(suite_file("stereo"), args.data)
-    rated = replace(suite, degradations=tuple(d for d in suite.degradations if d != "mp3"))
+    pipe = benchmark.analysis_pipeline(args.model)
+    suite = benchmark.Suite.load(benchmark.suite_file("stereo"), args.data)
+    rated = benchmark.rate_conditions(suite)
     figures: dict[tuple[str, str, str], list[float]] = {}  # (condition, file, mode) -> SNR - sinc's per channel
     for mode in CHANNEL_MODES:
-        outputs: dict[tuple[str, str, str], Output] = {}
-
-        def keep(output: Output) -> None:
-            if output.system in ("sinc", "nuwave"):
-                outputs[output.condition, output.file.stem, output.system] = output
-
-        evaluate(rated, pipe, (args.steps,), runs=1, each=keep, channel_mode=mode)
+        outputs = benchmark.outputs_by_file(rated, pipe, args.steps, channel_mode=mode)
         for (condition, name, system), output in outputs.items():
             if system == "nuwave":
                 sinc = outputs[condition, name, "sinc"]
                 figures[condition, name, mode] = [
                     model - base for model, base in zip(channel_snr(output.audio, output.reference),
                                                         channel_snr(sinc.audio, sinc.reference))]
-    conditions = [condition_name(c) for c in rated.conditions()]
+    conditions = [benchmark.condition_name(c) for c in rated.conditions()]
     names = [path.stem for path in suite.files]
     header = ["condition", "file"] + [f"{mode} ({side})" for mode in CHANNEL_MODES for side in ("left", "right")]
     rows = [[condition, name] + [f"{x:+.2f}" for mode in CHANNEL_MODES for x in figures[condition, name, mode]]

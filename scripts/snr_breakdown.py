@@ -17,12 +17,18 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from nuwave.benchmark.evaluate import Output, Suite, condition_name, evaluate, suite_file
+from nuwave.benchmark.evaluate import (
+    Suite,
+    add_analysis_options,
+    analysis_pipeline,
+    condition_name,
+    outputs_by_file,
+    rate_conditions,
+    suite_file,
+)
 from nuwave.benchmark.tables import coherence_needed, markdown_table
 from nuwave.inference.options import DEFAULT_MODEL
 
@@ -62,32 +68,20 @@ def file_row(terms: dict, sinc: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", action="append", required=True, help="suite name or JSON (repeatable)")
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--steps", type=int, default=8)
+    add_analysis_options(parser)
     args = parser.parse_args()
-
-    from nuwave.inference.pipeline import load_pipeline
-
-    pipe = load_pipeline(args.model, "cpu")
-    pipe.set_progress_bar_config(disable=True)
+    pipe = analysis_pipeline(args.model)
     summary, files = [], []
     for name in args.suite:
         suite = Suite.load(suite_file(name), args.data)
-        # the rate conditions (under a codec's cut sinc is not the baseline), run as the benchmark runs them
-        rated = replace(suite, degradations=tuple(d for d in suite.degradations if d != "mp3"))
-        outputs = {}
-
-        def keep(output: Output) -> None:
-            if output.system in ("sinc", "nuwave"):
-                outputs[output.condition, output.file, output.system] = output
-
-        evaluate(rated, pipe, (args.steps,), runs=1, each=keep)
+        # the rate conditions, run as the benchmark runs them
+        rated = rate_conditions(suite)
+        outputs = outputs_by_file(rated, pipe, args.steps)
         rate = suite.output_rate
         for condition in map(condition_name, rated.conditions()):
             rows = []
             for path in suite.files:
-                output, sinc = outputs[condition, path, "nuwave"], outputs[condition, path, "sinc"]
+                output, sinc = outputs[condition, path.stem, "nuwave"], outputs[condition, path.stem, "sinc"]
                 reference = np.atleast_2d(output.reference)
                 model, base = np.atleast_2d(output.audio), np.atleast_2d(sinc.audio)
                 # per channel, then their mean, as the benchmark takes a stereo file's metrics

@@ -118,3 +118,19 @@ def test_the_channel_mode_reaches_the_model(tmp_path, tiny_pipeline):
                               if r.system == "nuwave") for mode in ("mid-side", "shared")}
     assert correlation["mid-side"] == pytest.approx(-1, abs=1e-4)
     assert correlation["shared"] > -0.999
+
+
+def test_outputs_by_file_of_the_rate_conditions(tmp_path, tiny_pipeline):
+    """What the analysis scripts read: the rate conditions alone, and sinc's and the model's output of each file."""
+    from nuwave.benchmark.evaluate import Suite, outputs_by_file, rate_conditions
+
+    sf.write(str(tmp_path / "ref.wav"), tone_mix(48000, 0.6), 48000, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("ref.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps(
+        {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [8000, 16000],
+         "degradations": ["standard", "mp3"]}))
+    rated = rate_conditions(Suite.load(tmp_path / "suite.json", tmp_path))
+    assert rated.degradations == ("standard",)
+    outputs = outputs_by_file(rated, tiny_pipeline, 1)
+    assert sorted(outputs) == [(c, "ref", s) for c in ("standard-16k", "standard-8k") for s in ("nuwave", "sinc")]
+    assert all(o.steps == (1 if o.system == "nuwave" else None) and o.run == 0 for o in outputs.values())

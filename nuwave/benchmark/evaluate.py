@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -248,3 +248,41 @@ def _nanmean(values: list[float]) -> float:
     """The mean of the numbers that are not NaN; NaN when there are none (without numpy's warning)."""
     kept = [v for v in values if not np.isnan(v)]
     return float(np.mean(kept)) if kept else float("nan")
+
+
+def rate_conditions(suite: Suite) -> Suite:
+    """The suite with its rate conditions alone (under a codec's cut sinc is not the baseline)."""
+    return replace(suite, degradations=tuple(d for d in suite.degradations if d != "mp3"))
+
+
+def outputs_by_file(suite: Suite, pipe, steps: int, systems: tuple[str, ...] = ("sinc", "nuwave"), **options
+                    ) -> dict[tuple[str, str, str], Output]:
+    """The outputs of `systems` on every condition and file, by (condition, file stem, system): one run (seed 0)
+    at `steps`, `options` as `evaluate`'s. For the analyses that go beyond the metrics."""
+    outputs: dict[tuple[str, str, str], Output] = {}
+
+    def keep(output: Output) -> None:
+        if output.system in systems:
+            outputs[output.condition, output.file.stem, output.system] = output
+
+    evaluate(suite, pipe, (steps,), runs=1, each=keep, **options)
+    return outputs
+
+
+def add_analysis_options(parser) -> None:
+    """`--data`, `--model` and `--steps` on an `argparse` parser: the options of the scripts that analyse the
+    benchmark's outputs (`outputs_by_file`)."""
+    from nuwave.inference.options import DEFAULT_MODEL
+
+    parser.add_argument("--data", type=Path, default=Path("data"), help="where the corpus was built")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model's name or a model folder")
+    parser.add_argument("--steps", type=int, default=8, help="sampler steps")
+
+
+def analysis_pipeline(model: str, device: str = "cpu"):
+    """The model's pipeline with its progress bar off, for the analysis scripts."""
+    from nuwave.inference.pipeline import load_pipeline
+
+    pipe = load_pipeline(model, device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
