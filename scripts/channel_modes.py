@@ -27,8 +27,7 @@ from nuwave.inference.options import CHANNEL_MODES, DEFAULT_MODEL
 
 def channel_snr(audio: np.ndarray, reference: np.ndarray) -> list[float]:
     """The benchmark's SNR (dB) of each channel of `(2, T)` audio against its reference's."""
-    return [float(snr(torch.from_numpy(np.ascontiguousarray(audio[c])).float(),
-                      torch.from_numpy(np.ascontiguousarray(reference[c])).float())[0]) for c in range(2)]
+    return snr(torch.from_numpy(audio), torch.from_numpy(reference)).tolist()
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from nuwave.audio.dsp import resample, whole_sample_unit
 from nuwave.audio.files import read_audio
 from nuwave.benchmark.baselines import spectral_band_replication
 from nuwave.benchmark.metrics import all_metrics, band_correlation, band_diagnostics
-from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_TEMPERATURE
+from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
 # The generated band's diagnostics (`nuwave.benchmark.metrics.band_diagnostics`, `band_correlation`): per-octave power
@@ -272,8 +272,6 @@ def outputs_by_file(suite: Suite, pipe, steps: int, systems: tuple[str, ...] = (
 def add_analysis_options(parser) -> None:
     """`--data`, `--model` and `--steps` on an `argparse` parser: the options of the scripts that analyse the
     benchmark's outputs (`outputs_by_file`)."""
-    from nuwave.inference.options import DEFAULT_MODEL
-
     parser.add_argument("--data", type=Path, default=Path("data"), help="where the corpus was built")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a shipped model's name or a model folder")
     parser.add_argument("--steps", type=int, default=8, help="sampler steps")

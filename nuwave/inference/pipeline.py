@@ -33,9 +33,9 @@ from nuwave.inference.options import (
     DEFAULT_TEMPERATURE,
     DTYPES,
 )
+from nuwave.models import ENVELOPE_ANCHORS
 from nuwave.models.denoiser import FOLDER_DEFAULTS, NuWaveDenoiser
 from nuwave.models.envelope import (
-    ENVELOPE_ANCHORS,
     continuation_ceiling,
     generated_bins,
     shape_to_envelope,
