@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from nuwave import cli
 from nuwave.audio.cutoff import TOP_HZ, top_slope
 from nuwave.audio.degrade import lowpass
-from nuwave.audio.dsp import MERGE_TRANSITION, RESAMPLER_TRANSITION
+from nuwave.audio.dsp import HOLE_HOP, HOLE_N_FFT, MERGE_TRANSITION, RESAMPLER_TRANSITION, fill_codec_holes
 from nuwave.inference.pipeline import load_pipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
-from nuwave.models.envelope import band_edges, continuation_ceiling
+from nuwave.models.envelope import band_edges, codec_top_level, continuation_ceiling
 from tests.conftest import band_error_db, band_power_db
 
 
@@ -103,3 +103,74 @@ def test_a_codec_cut_keeps_the_input_up_to_the_cutoff(tiny_pipeline):
     low, high = (1 - 0.8 * MERGE_TRANSITION) * 12000.0, 12000.0 - 20  # inside the rate's transition band
     assert band_error_db(cut, audio, 48000, low, high) < -20  # the input itself
     assert band_error_db(plain, audio, 48000, low, high) > -10  # the generated band's share
+
+
+def carve(audio: np.ndarray, regions, rate: int = 48000) -> np.ndarray:
+    """`audio` with its STFT (the hole finder's) zeroed in each (low Hz, high Hz, first frame, last frame): an
+    encoder's spectral holes."""
+    window = torch.hann_window(HOLE_N_FFT)
+    spec = torch.stft(torch.from_numpy(audio), HOLE_N_FFT, HOLE_HOP, window=window, return_complex=True)
+    freqs = np.linspace(0, rate / 2, spec.shape[0])
+    for low, high, first, last in regions:
+        spec[torch.from_numpy((freqs >= low) & (freqs < high)), first:last] = 0
+    return torch.istft(spec, HOLE_N_FFT, HOLE_HOP, window=window, length=audio.size).numpy()
+
+
+def region_power_db(audio: np.ndarray, low: float, high: float, first: int, last: int, rate: int = 48000) -> float:
+    window = torch.hann_window(HOLE_N_FFT)
+    spec = torch.stft(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), HOLE_N_FFT, HOLE_HOP,
+                      window=window, return_complex=True)
+    freqs = np.linspace(0, rate / 2, spec.shape[0])
+    rows = torch.from_numpy((freqs >= low) & (freqs < high))
+    return float(10 * torch.log10(spec[rows, first:last].abs().square().mean()))
+
+
+def test_codec_holes_are_filled_at_the_level_around_them_from_the_generated_signal():
+    rate, cutoff = 48000, 20000.0
+    noise = np.random.default_rng(2).standard_normal(2 * rate).astype(np.float32) * 0.1
+    holes = [(15000, 18000, 30, 60), (17000, 19500, 100, 110)]
+    low_hole = (5000, 7000, 30, 60)  # under HOLE_ZONE of the cutoff: the input's own, kept
+    known = carve(noise, holes + [low_hole])
+    generated = 3.0 * noise  # the right waveform, 9.5 dB too loud: the fill takes the level from around the hole
+    filled = fill_codec_holes(torch.from_numpy(known)[None, None], torch.from_numpy(generated)[None, None],
+                              torch.tensor([cutoff / (rate / 2)]), rate)[0, 0].numpy()
+    for low, high, first, last in holes:
+        inner = (low + 200, high - 200, first + 3, last - 3)
+        assert region_power_db(known, *inner) < region_power_db(noise, *inner) - 40
+        assert abs(region_power_db(filled, *inner) - region_power_db(noise, *inner)) < 1.0
+    inner = (low_hole[0] + 200, low_hole[1] - 200, low_hole[2] + 3, low_hole[3] - 3)
+    assert region_power_db(filled, *inner) < region_power_db(noise, *inner) - 40
+    intact = (8000, 14000, 0, 200)  # no hole: the input as it was
+    untouched = slice(130 * HOLE_HOP, 190 * HOLE_HOP)  # frames far from every hole: the input sample for sample
+    assert np.abs(filled[untouched] - known[untouched]).max() < 1e-5
+    assert abs(region_power_db(filled, *intact) - region_power_db(known, *intact)) < 0.01
+
+
+def test_nothing_is_filled_without_holes_or_where_everything_is_silent():
+    noise = np.random.default_rng(3).standard_normal(48000).astype(np.float32) * 0.1
+    known = torch.from_numpy(noise)[None, None]
+    band = torch.tensor([0.75])
+    assert torch.allclose(fill_codec_holes(known, 5 * known, band, 48000), known, atol=1e-6)
+    silent = torch.zeros(1, 1, 48000)
+    assert fill_codec_holes(silent, silent, band, 48000).abs().max() == 0
+
+
+def test_the_pipeline_fills_holes_under_a_codecs_cut_only(tiny_pipeline):
+    rate = 48000
+    noise = np.random.default_rng(4).standard_normal(rate).astype(np.float32) * 0.1
+    audio = carve(lowpass(noise, rate, 16000.0, "cheby1", 10), [(11000, 15000, 40, 80)])
+    common = {"cutoff": 16000.0, "num_inference_steps": 2, "target_rate": rate}
+    outputs = {codec: tiny_pipeline(audio, rate, codec_cut=codec, generator=torch.Generator().manual_seed(0),
+                                    **common).audios for codec in (False, True)}
+    inner = (11500, 14500, 45, 75)
+    assert region_power_db(outputs[False], *inner) < region_power_db(audio, 12000, 15000, 0, 30) - 30
+    assert abs(region_power_db(outputs[True], *inner) - region_power_db(audio, 11500, 14500, 0, 30)) < 6
+
+
+def test_a_codecs_top_is_read_through_its_granule_holes():
+    level = torch.ones(1, 40)
+    level[0, 10:12] = 0.0  # a granule whose top the encoder dropped (576 samples: about 2 frames of 256)
+    level[0, 30:] = 1e-3  # the recording itself goes quiet: that stays, a granule late at most
+    held = codec_top_level(level, 256)
+    assert torch.all(held[0, :30] == 1.0)
+    assert torch.all(held[0, 33:] == 1e-3)

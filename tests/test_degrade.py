@@ -10,7 +10,7 @@ from nuwave.audio.degrade import (
     codec,
     encode,
     lowpass,
-    mp3_128k,
+    mp3,
     mp3_level,
     random_degradation,
     random_tilt,
@@ -72,9 +72,23 @@ def test_mp3_protocol_is_128_kbps_and_band_limited(rate):
     source = white(4.0, rate)
     kbps = len(encode(source, rate, "mp3", mp3_level(128), constant=True)) * 8 / 4.0 / 1000
     assert 120 <= kbps <= 136
-    decoded = mp3_128k(source, rate)
+    decoded = mp3(source, rate)
     assert decoded.shape == source.shape
     assert energy_above_db(decoded, source, 20500, rate) < -15  # LAME's low-pass for 128 kbit/s
+
+
+def test_mp3_conditions_by_bit_rate():
+    assert Degradation.codec_condition("mp3") == Degradation("mp3", kbps=128)
+    assert Degradation.codec_condition("mp3-64kbps") == Degradation("mp3", kbps=64)
+    for bad in ("mp3-64k", "mp3-fast", "mp3-0kbps", "mp3-500kbps", "aac-64kbps"):
+        with pytest.raises(ValueError, match="mp3-<8 to 320>kbps"):
+            Degradation.codec_condition(bad)
+    source = white(2.0, 44100)
+    decoded, rate = Degradation("mp3", kbps=64).apply(source, 44100)
+    assert rate == 44100 and decoded.shape == source.shape
+    # LAME low-passes a 64 kbit/s stream far under its 128 kbit/s cut (about 20 kHz)
+    assert energy_above_db(decoded, source, 17500, 44100) < -40
+    assert energy_above_db(mp3(source, 44100), source, 17500, 44100) > -10
 
 
 def test_standard_protocol_output_rate_and_length():

@@ -21,7 +21,7 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
     (tmp_path / "list.txt").write_text("ref0.wav\nref1.wav\n")
     (tmp_path / "suite.json").write_text(json.dumps(
         {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [12000, 16000],
-         "degradations": ["standard", "sinc", "mp3"]}
+         "degradations": ["standard", "sinc", "mp3", "mp3-64kbps"]}
     ))
     out = tmp_path / "results"
     result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--data", str(tmp_path),
@@ -32,12 +32,14 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert (out / name).stat().st_size > 0
     results = json.loads((out / "results.json").read_text())
     rows = {(r["condition"], r["system"], r["steps"]) for r in results["summary"]}
-    conditions = ["standard-12k", "standard-16k", "sinc-12k", "sinc-16k", "mp3"]
+    conditions = ["standard-12k", "standard-16k", "sinc-12k", "sinc-16k", "mp3", "mp3-64kbps"]
     for condition in conditions:
         for system, steps in [("input", None), ("sbr", None), ("nuwave", 1), ("nuwave", 2)]:
             assert (condition, system, steps) in rows
-        assert (condition, "sinc", None) in rows or condition == "mp3"
-    assert len(results["records"]) == 2 * (4 * (3 + 2 * 2) + (2 + 2 * 2))
+        assert ((condition, "sinc", None) in rows) == condition.startswith(("standard", "sinc"))
+    assert len(results["records"]) == 2 * (4 * (3 + 2 * 2) + 2 * (2 + 2 * 2))
+    inputs = {r["condition"]: r["metrics"]["lsd"] for r in results["records"] if r["system"] == "input"}
+    assert inputs["mp3-64kbps"] > inputs["mp3"]  # the lower bit rate leaves less of the reference
     assert {"torch", "device", "commit"} <= set(results["environment"])
     cutoffs = {r["condition"]: r["cutoff"] for r in results["records"] if r["condition"].startswith("standard")}
     assert cutoffs == {"standard-12k": 6000.0, "standard-16k": 8000.0}
@@ -128,7 +130,7 @@ def test_outputs_by_file_of_the_rate_conditions(tmp_path, tiny_pipeline):
     (tmp_path / "list.txt").write_text("ref.wav\n")
     (tmp_path / "suite.json").write_text(json.dumps(
         {"name": "tiny", "manifest": "list.txt", "output_rate": 48000, "input_rates": [8000, 16000],
-         "degradations": ["standard", "mp3"]}))
+         "degradations": ["standard", "mp3", "mp3-96kbps"]}))
     rated = rate_conditions(Suite.load(tmp_path / "suite.json", tmp_path))
     assert rated.degradations == ("standard",)
     outputs = outputs_by_file(rated, tiny_pipeline, 1)

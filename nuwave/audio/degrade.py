@@ -104,17 +104,32 @@ def mp3_level(kbps: float) -> float:
 
 # The benchmark's protocols ---------------------------------------------------------------------------------
 
+# The bit rate of the benchmark's MP3 protocol when a condition names none ("mp3"), kbit/s.
+MP3_KBPS = 128
+
+
 @dataclass(frozen=True)
 class Degradation:
     """A benchmark protocol: how the low-rate input is made from a reference at `reference_rate`.
 
     standard: zero-phase Chebyshev I (order 8, 0.05 dB ripple) at the input Nyquist, then polyphase down
-    (NU-Wave 2, UDM+). sinc: polyphase down only (AP-BWE). mp3: MP3 encode / decode at 128 kbit/s at the
-    reference rate.
+    (NU-Wave 2, UDM+). sinc: polyphase down only (AP-BWE). mp3: MP3 encode / decode at a constant `kbps` kbit/s
+    (default `MP3_KBPS`) at the reference rate.
     """
 
     name: str
     input_rate: int | None = None
+    kbps: int = MP3_KBPS
+
+    @classmethod
+    def codec_condition(cls, name: str) -> "Degradation":
+        """A codec condition by its name: "mp3" (at `MP3_KBPS`) or "mp3-<bit rate>kbps" (e.g. "mp3-64kbps")."""
+        if name == "mp3":
+            return cls("mp3")
+        rate = name.removeprefix("mp3-").removesuffix("kbps")
+        if not (name.startswith("mp3-") and name.endswith("kbps") and rate.isdigit() and 8 <= int(rate) <= 320):
+            raise ValueError(f"unknown codec condition {name!r}; use mp3 or mp3-<8 to 320>kbps, e.g. mp3-64kbps")
+        return cls("mp3", kbps=int(rate))
 
     def apply(self, reference: np.ndarray, reference_rate: int) -> tuple[np.ndarray, int]:
         """`(..., T)` reference -> (low-rate input, its sample rate)."""
@@ -124,13 +139,13 @@ class Degradation:
         if self.name == "sinc":
             return resample_poly(reference, reference_rate, self.input_rate), self.input_rate
         if self.name == "mp3":
-            return mp3_128k(reference, reference_rate), reference_rate
+            return mp3(reference, reference_rate, self.kbps), reference_rate
         raise ValueError(f"unknown degradation {self.name!r}; choose standard, sinc or mp3")
 
 
-def mp3_128k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """MP3 at a constant 128 kbit/s, decoded (the benchmark's codec protocol)."""
-    return codec(audio, sample_rate, "mp3", mp3_level(128), constant=True)
+def mp3(audio: np.ndarray, sample_rate: int, kbps: int = MP3_KBPS) -> np.ndarray:
+    """MP3 at a constant `kbps` kbit/s, decoded (the benchmark's codec protocol)."""
+    return codec(audio, sample_rate, "mp3", mp3_level(kbps), constant=True)
 
 
 # Where a drawn tilt starts (Hz): above the fundamentals and formants that make a sound what it is.

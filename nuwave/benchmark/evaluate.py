@@ -3,14 +3,15 @@
 A suite is a JSON file:
 
     {"name": "speech", "manifest": "speech_benchmark.txt", "output_rate": 48000,
-     "input_rates": [8000, 12000, 16000, 24000], "degradations": ["standard", "mp3"]}
+     "input_rates": [8000, 12000, 16000, 24000], "degradations": ["standard", "mp3", "mp3-64kbps"]}
 
 `manifest` lists reference files, one path per line, relative to the manifest; the manifest is found in the data
 folder given to `Suite.load` (`nuwave eval --data`, default `data`, where `scripts/prepare_data.py` builds the
 corpus and its benchmark sets), or anywhere when its path is absolute. The shipped suites are found by name
 (`suites/*.json` beside this module, installed with the package). Each reference is mixed to mono
 and brought to `output_rate` (soxr) if it has another rate. Every degradation x input rate is a *condition*
-(mp3 has no input rate: it is encoded at the output rate). Systems, all through the same metrics:
+(a codec's has no input rate: "mp3" encodes at the output rate at a constant 128 kbit/s, "mp3-64kbps" at 64).
+Systems, all through the same metrics:
 
 - `input`: the degraded input brought to the output rate by nuwave's own resampler (soxr): the starting point.
 - `sinc`: polyphase (windowed-sinc) interpolation with scipy, the literature's baseline (rate conditions).
@@ -34,7 +35,7 @@ import numpy as np
 import torch
 
 from nuwave.audio.cutoff import detect_cutoff
-from nuwave.audio.degrade import Degradation, resample_poly
+from nuwave.audio.degrade import MP3_KBPS, Degradation, resample_poly
 from nuwave.audio.dsp import resample, whole_sample_unit
 from nuwave.audio.files import read_audio
 from nuwave.benchmark.baselines import spectral_band_replication
@@ -87,16 +88,23 @@ class Suite:
     def conditions(self) -> list[Degradation]:
         out = []
         for name in self.degradations:
-            if name == "mp3":
-                out.append(Degradation("mp3"))
+            if is_codec(name):
+                out.append(Degradation.codec_condition(name))
             else:
                 out += [Degradation(name, rate) for rate in self.input_rates]
         return out
 
 
+def is_codec(name: str) -> bool:
+    """Whether a suite's degradation (or a condition) is a codec's: "mp3", "mp3-64kbps"."""
+    return name == "mp3" or name.startswith("mp3-")
+
+
 def condition_name(condition: Degradation) -> str:
-    """"standard-16k", "sinc-22.05k", "mp3"."""
-    return condition.name if condition.input_rate is None else f"{condition.name}-{condition.input_rate / 1000:g}k"
+    """"standard-16k", "sinc-22.05k", "mp3" (at the protocol's `MP3_KBPS`), "mp3-64kbps"."""
+    if condition.input_rate is not None:
+        return f"{condition.name}-{condition.input_rate / 1000:g}k"
+    return condition.name if condition.kbps == MP3_KBPS else f"{condition.name}-{condition.kbps}kbps"
 
 
 @dataclass
@@ -252,7 +260,7 @@ def _nanmean(values: list[float]) -> float:
 
 def rate_conditions(suite: Suite) -> Suite:
     """The suite with its rate conditions alone (under a codec's cut sinc is not the baseline)."""
-    return replace(suite, degradations=tuple(d for d in suite.degradations if d != "mp3"))
+    return replace(suite, degradations=tuple(d for d in suite.degradations if not is_codec(d)))
 
 
 def outputs_by_file(suite: Suite, pipe, steps: int, systems: tuple[str, ...] = ("sinc", "nuwave"), **options

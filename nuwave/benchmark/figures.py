@@ -90,7 +90,7 @@ def plot_temperature(curves: dict, path: Path) -> None:
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 5))
     for (suite_name, condition), curve in curves.items():
-        if condition == "mp3":
+        if curve["base"]["system"] != "sinc":  # a codec's condition: not a rate condition
             continue
         base = curve["base"]
         lsd = [row["lsd"] / base["lsd"] for _, row in curve["points"]]

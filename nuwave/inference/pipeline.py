@@ -18,6 +18,7 @@ from nuwave.audio.dsp import (
     CODEC_MERGE_TRANSITION,
     MERGE_TRANSITION,
     RESAMPLER_TRANSITION,
+    fill_codec_holes,
     input_residual,
     level_gain,
     merge_known_band,
@@ -36,6 +37,7 @@ from nuwave.inference.options import (
 from nuwave.models import ENVELOPE_ANCHORS
 from nuwave.models.denoiser import FOLDER_DEFAULTS, NuWaveDenoiser
 from nuwave.models.envelope import (
+    codec_top_level,
     continuation_ceiling,
     generated_bins,
     shape_to_envelope,
@@ -233,7 +235,9 @@ class NuWavePipeline(DiffusionPipeline):
                 fading out under the cut, the generated band fades on instead of starting afresh. The input is kept
                 up to the cutoff itself (a rate's cutoff hands the top 1% under it, where even the known band's
                 sharp resampler attenuates the input, over to the generated band;
-                `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`).
+                `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`), but for the spectral holes the encoder left in its top,
+                which are filled from the generated signal at the input's level around them
+                (`nuwave.audio.dsp.fill_codec_holes`).
             top_slope: with `codec_cut`, the long-term slope of the input's top in dB per kHz
                 (`nuwave.audio.cutoff.top_slope`) of the whole recording, when `audio` is a chunk of it (default:
                 each item's own).
@@ -309,6 +313,8 @@ class NuWavePipeline(DiffusionPipeline):
                 # The known band from a sharper resampling than the condition's (`resample_sharp`).
                 known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
                 known = known.reshape(num_items * channels, 1, model_length).to(self.device)
+                if codec_cut:  # the holes the encoder left under its cutoff, from the generated signal
+                    known = fill_codec_holes(known, result, band, self.model_rate)
                 result = merge_known_band(result, known, band, *merge_shares(codec_cut))
 
         out = result.reshape(num_items, channels, model_length).float().cpu().numpy()
@@ -436,7 +442,8 @@ class NuWavePipeline(DiffusionPipeline):
     def _predicted_envelope(self, cond, band, codec_cut) -> tuple[torch.Tensor, torch.Tensor | None,
                                                                    torch.Tensor | None]:
         """From the level-normalised condition `(N, 1, T)`: its STFT power, the power of its top (`top_level`,
-        where the envelope's anchor or a codec's ceiling uses it) and the predicted envelope of the missing band
+        where the envelope's anchor or a codec's ceiling uses it; under a codec's cut read through the encoder's
+        granule holes, `codec_top_level`) and the predicted envelope of the missing band
         (None for both without an envelope predictor), computed once per sampling for `_phase_locked` and
         `_fit_band`."""
         cond_power = self.denoiser.spectrum(cond.float()).abs().square()
@@ -444,6 +451,8 @@ class NuWavePipeline(DiffusionPipeline):
             return cond_power, None, None
         level = top_level(cond_power, band, self.model_rate) if codec_cut or self.denoiser.envelope.uses_top \
             else None
+        if codec_cut:
+            level = codec_top_level(level, self.denoiser.config.hop_length)
         return cond_power, level, self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power,
                                                                  level)
 

@@ -18,6 +18,7 @@ the cutoff has no value (the mask says so).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nuwave.audio.cutoff import TOP_HZ, top_end
@@ -84,6 +85,19 @@ def top_level(power: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float) 
     top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
     edge = ((freqs > top - TOP_HZ) & (freqs <= top)).float()  # (B, bins)
     return torch.einsum("bf,bft->bt", edge, power.float()) / edge.sum(-1, keepdim=True).clamp_min(1.0)
+
+
+# An MP3 encoder short of bits zeroes the top of the band it keeps one granule (576 samples) at a time (the holes
+# `nuwave.audio.dsp.fill_codec_holes` fills): in those frames the input's top reads as silent though the
+# recording's is not, and a band anchored to it, or held under its continuation, would drop out with it.
+CODEC_GRANULE = 576
+
+
+def codec_top_level(level: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """`top_level` `(B, frames)` of an input under a codec's cut, read through the encoder's granule holes: each
+    frame's maximum over `CODEC_GRANULE` samples either side (in whole frames of `hop_length`)."""
+    reach = max(1, round(CODEC_GRANULE / hop_length))
+    return F.max_pool1d(level[:, None], 2 * reach + 1, 1, reach)[:, 0]
 
 
 class EnvelopePredictor(nn.Module):
