@@ -135,3 +135,18 @@ def test_band_correlation_of_same_opposite_and_unrelated_channels():
     # only the band above the cutoff counts: a shared low band does not make unrelated highs correlated
     low = torch.from_numpy(np.sin(2 * np.pi * 200 * np.arange(48000) / 48000).astype(np.float32)) * 10
     assert abs(band_correlation(torch.stack([low + x, low + y]), 8000, 48000).item()) < 0.05
+    # no band above the cutoff (a full-band input), or a silent one: nothing to correlate
+    assert np.isnan(band_correlation(torch.stack([x, -x]), 24000, 48000).item())
+    assert np.isnan(band_correlation(torch.stack([x, torch.zeros_like(x)]), 8000, 48000).item())
+
+
+def test_a_stereo_file_without_a_band_is_not_held_to_a_correlation_target():
+    from nuwave.benchmark.tables import target_checks
+
+    def record(name, value):
+        return {"system": "nuwave", "steps": 8, "run": 0, "file": f"/x/{name}.flac", "condition": "mp3",
+                "metrics": {"band_corr": value}}
+
+    result = {"suite": "stereo", "summary": [],
+              "records": [record("opposite_music", float("nan")), record("opposite_speech", -1.0)]}
+    assert [(where, holds) for where, _, _, _, holds in target_checks(result, 8)] == [("mp3 opposite_speech", True)]

@@ -31,8 +31,8 @@ ATTENUATED_DB = 6.0
 # looked for from `HOLE_ZONE` of the codec's cutoff up, on an STFT of about a granule's hop; a bin is a hole where
 # the input lies `HOLE_DB` or more under the generated signal, and is filled from the generated signal brought to
 # the input's level, per `HOLE_BAND_HZ` band and frame, on the bins that are not holes. The two numbers were chosen
-# on the training split's lossless voices and music (10 of each, MP3 at 64, 96 and 128 kbit/s: 20 and 30 dB filled
-# natural valleys of music as well, 40 left its LSD lowest).
+# on the training split's lossless voices and music at 64, 96 and 128 kbit/s (`eval/results/codec_holes.md`, `python
+# scripts/codec_holes.py`): 20 and 30 dB fill natural valleys of music as well.
 HOLE_N_FFT = 1024
 HOLE_HOP = 256
 HOLE_DB = 40.0
@@ -296,13 +296,13 @@ def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: tor
     return merged[:, None, :]
 
 
-def fill_codec_holes(known: torch.Tensor, generated: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float
-                     ) -> torch.Tensor:
+def fill_codec_holes(known: torch.Tensor, generated: torch.Tensor, bandwidth: torch.Tensor, sample_rate: float,
+                     hole_db: float = HOLE_DB, zone: float = HOLE_ZONE) -> torch.Tensor:
     """The decoded input `known` `(B, 1, T)` with the spectral holes a lossy codec left under its cutoff filled
     from `generated` `(B, 1, T)` (the model's output, same rate and length): see `HOLE_DB`. `bandwidth` `(B,)`: the
-    codec's cutoff over the Nyquist frequency of `sample_rate`. Bins that are not holes, and everything under
-    `HOLE_ZONE` of the cutoff, keep the input as it is; where the input is silent the generated signal is too (the
-    pipeline silences it there), so nothing is filled."""
+    codec's cutoff over the Nyquist frequency of `sample_rate`. Bins that are not holes (`hole_db` or more under
+    the generated signal), and everything under `zone` of the cutoff, keep the input as it is; where the input is
+    silent the generated signal is too (the pipeline silences it there), so nothing is filled."""
     length = known.shape[-1]
     window = torch.hann_window(HOLE_N_FFT, device=known.device)
 
@@ -314,9 +314,9 @@ def fill_codec_holes(known: torch.Tensor, generated: torch.Tensor, bandwidth: to
     bins = input_spec.shape[1]
     freqs = torch.linspace(0.0, sample_rate / 2, bins, device=known.device)
     cutoff = bandwidth.float()[:, None] * sample_rate / 2  # (B, 1) Hz
-    zone = ((freqs[None, :] >= HOLE_ZONE * cutoff) & (freqs[None, :] < cutoff)).float()[:, :, None]  # (B, bins, 1)
+    zone = ((freqs[None, :] >= zone * cutoff) & (freqs[None, :] < cutoff)).float()[:, :, None]  # (B, bins, 1)
     input_power, model_power = input_spec.abs().square(), model_spec.abs().square()
-    holes = zone * (input_power < 10 ** (-HOLE_DB / 10) * model_power).float()  # (B, bins, frames)
+    holes = zone * (input_power < 10 ** (-hole_db / 10) * model_power).float()  # (B, bins, frames)
     intact = zone - holes
     band_of = (freqs / HOLE_BAND_HZ).long()
     membership = (band_of[None, :] == torch.arange(int(band_of.max()) + 1, device=known.device)[:, None]).float()

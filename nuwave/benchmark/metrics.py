@@ -181,7 +181,8 @@ def silence_level(prediction: torch.Tensor, reference: torch.Tensor, output_rate
 def band_correlation(audio: torch.Tensor, cutoff_hz: float, output_rate: int) -> torch.Tensor:
     """The correlation between the two channels of `(2, T)` audio above `cutoff_hz` (their band-passed
     waveforms, through the LSD's STFT: `Re sum X_L conj(X_R) / sqrt(sum |X_L|^2 sum |X_R|^2)`): +1 for the same
-    band in both, -1 for opposite bands, near 0 for unrelated ones. A scalar tensor."""
+    band in both, -1 for opposite bands, near 0 for unrelated ones; NaN where either channel has no band (an input
+    that is full band, a cutoff at the Nyquist frequency): there is nothing to correlate. A scalar tensor."""
     window = torch.hann_window(LSD_N_FFT, device=audio.device)
     spectrum = torch.stft(_batch(audio), LSD_N_FFT, LSD_HOP, window=window, center=True, pad_mode="reflect",
                           return_complex=True)
@@ -189,4 +190,6 @@ def band_correlation(audio: torch.Tensor, cutoff_hz: float, output_rate: int) ->
     band = spectrum[:, freqs > cutoff_hz]
     cross = (band[0] * band[1].conj()).real.sum()
     norms = band[0].abs().square().sum() * band[1].abs().square().sum()
-    return (cross / norms.sqrt().clamp_min(1e-20)).float()
+    if not norms > 0:
+        return torch.tensor(float("nan"), device=audio.device)
+    return (cross / norms.sqrt()).float()

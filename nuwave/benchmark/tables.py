@@ -114,6 +114,8 @@ def target_checks(result: dict, steps: int) -> list[tuple[str, str, float, str, 
                 continue
             name = Path(record["file"]).stem
             value = record["metrics"]["band_corr"]
+            if not np.isfinite(value):  # no band to correlate (an input that is full band)
+                continue
             where = f"{record['condition']} {name}"
             if name.startswith("opposite"):
                 out.append((where, "band L/R correlation", value, f"<= {OPPOSITE_CORR_MAX:g}",

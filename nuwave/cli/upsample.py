@@ -102,7 +102,8 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
               "independent: every channel its own noise; shared: every channel the same noise.")
 @click.option("--codec-cut", default="auto", show_default=True, type=click.Choice(["auto", "yes", "no"]),
               help="Whether the input's cutoff is a lossy codec's, so that the generated band continues the input's "
-              "top instead of starting afresh; auto: yes for MP3, Vorbis and Opus files.")
+              "top instead of starting afresh and the encoder's spectral holes under the cut are filled; auto: yes "
+              "for MP3, Vorbis and Opus files.")
 @click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
