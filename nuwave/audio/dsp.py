@@ -314,16 +314,16 @@ def fill_codec_holes(known: torch.Tensor, generated: torch.Tensor, bandwidth: to
     bins = input_spec.shape[1]
     freqs = torch.linspace(0.0, sample_rate / 2, bins, device=known.device)
     cutoff = bandwidth.float()[:, None] * sample_rate / 2  # (B, 1) Hz
-    zone = ((freqs[None, :] >= zone * cutoff) & (freqs[None, :] < cutoff)).float()[:, :, None]  # (B, bins, 1)
+    searched = ((freqs[None, :] >= zone * cutoff) & (freqs[None, :] < cutoff)).float()[:, :, None]  # (B, bins, 1)
     input_power, model_power = input_spec.abs().square(), model_spec.abs().square()
-    holes = zone * (input_power < 10 ** (-hole_db / 10) * model_power).float()  # (B, bins, frames)
-    intact = zone - holes
+    holes = searched * (input_power < 10 ** (-hole_db / 10) * model_power).float()  # (B, bins, frames)
+    intact = searched - holes
     band_of = (freqs / HOLE_BAND_HZ).long()
     membership = (band_of[None, :] == torch.arange(int(band_of.max()) + 1, device=known.device)[:, None]).float()
     count = torch.einsum("kf,bft->bkt", membership, intact)
     ratio = (torch.einsum("kf,bft->bkt", membership, intact * input_power)
              / torch.einsum("kf,bft->bkt", membership, intact * model_power).clamp_min(1e-30))
-    own = count >= HOLE_MIN_INTACT * torch.einsum("kf,bf->bk", membership, zone[:, :, 0])[:, :, None].clamp_min(1.0)
+    own = count >= HOLE_MIN_INTACT * torch.einsum("kf,bf->bk", membership, searched[:, :, 0])[:, :, None].clamp_min(1.0)
     fallback = torch.stack([r[o].median() if o.any() else r.new_tensor(0.0) for r, o in zip(ratio, own)])
     level = torch.where(own, ratio, fallback[:, None, None])  # (B, bands, frames): input over generated power
     gain = torch.einsum("kf,bkt->bft", membership, level.sqrt())
