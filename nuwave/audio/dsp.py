@@ -270,6 +270,14 @@ def known_band_mask(bandwidth: torch.Tensor, bins: int, transition: float = MERG
     return 0.5 - 0.5 * torch.cos(torch.pi * ramp)
 
 
+def _spectra(n_fft: int, hop: int, *signals: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The Hann window of `n_fft` and the complex STFTs `(B, bins, frames)` of `(B, 1, T)` signals on it (centred,
+    zero-padded), for a merge that goes back with `torch.istft` on the same window."""
+    window = torch.hann_window(n_fft, device=signals[0].device)
+    return window, [torch.stft(x[:, 0].float(), n_fft, hop, window=window, center=True, pad_mode="constant",
+                               return_complex=True) for x in signals]
+
+
 def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: torch.Tensor,
                      transition: float = MERGE_TRANSITION, attenuated: float | None = None) -> torch.Tensor:
     """Keep the input below its cutoff and the generated signal above it. `(B, 1, T)` x2, `(B,)` -> `(B, 1, T)`.
@@ -279,13 +287,7 @@ def merge_known_band(generated: torch.Tensor, cond: torch.Tensor, bandwidth: tor
     input whose own low-pass was gentle, or whose resampler was soxr's, is attenuated there; an input whose content
     reaches its cutoff is kept); the STFT bin by bin, frame by frame."""
     length = generated.shape[-1]
-    window = torch.hann_window(MERGE_N_FFT, device=generated.device)
-
-    def stft(x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(x[:, 0].float(), MERGE_N_FFT, MERGE_HOP, window=window, center=True, pad_mode="constant",
-                          return_complex=True)
-
-    known, new = stft(cond), stft(generated)
+    window, (known, new) = _spectra(MERGE_N_FFT, MERGE_HOP, cond, generated)
     mask = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1, transition)[:, :, None]
     if attenuated is not None:
         wide = known_band_mask(bandwidth, MERGE_N_FFT // 2 + 1, attenuated)[:, :, None]
@@ -304,13 +306,7 @@ def fill_codec_holes(known: torch.Tensor, generated: torch.Tensor, bandwidth: to
     the generated signal), and everything under `zone` of the cutoff, keep the input as it is; where the input is
     silent the generated signal is too (the pipeline silences it there), so nothing is filled."""
     length = known.shape[-1]
-    window = torch.hann_window(HOLE_N_FFT, device=known.device)
-
-    def stft(x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(x[:, 0].float(), HOLE_N_FFT, HOLE_HOP, window=window, center=True, pad_mode="constant",
-                          return_complex=True)
-
-    input_spec, model_spec = stft(known), stft(generated)
+    window, (input_spec, model_spec) = _spectra(HOLE_N_FFT, HOLE_HOP, known, generated)
     bins = input_spec.shape[1]
     freqs = torch.linspace(0.0, sample_rate / 2, bins, device=known.device)
     cutoff = bandwidth.float()[:, None] * sample_rate / 2  # (B, 1) Hz
