@@ -26,13 +26,13 @@ CODEC_MERGE_TRANSITION = 0.0
 # the generated signal (`merge_known_band`).
 ATTENUATED_DB = 6.0
 # MP3 spectral holes (`fill_codec_holes`). An encoder short of bits quantises whole scale-factor bands of the top
-# of the band it keeps to zero, granule by granule (576 samples): the decoded input has holes tens of dB deep there
-# (at 96 kbit/s about a quarter of the STFT bins between 16 and 20 kHz, at 128 kbit/s about a tenth). They are
-# looked for from `HOLE_ZONE` of the codec's cutoff up, on an STFT of about a granule's hop; a bin is a hole where
-# the input lies `HOLE_DB` or more under the generated signal, and is filled from the generated signal brought to
-# the input's level, per `HOLE_BAND_HZ` band and frame, on the bins that are not holes. The two numbers were chosen
-# on the training split's lossless voices and music at 64, 96 and 128 kbit/s (`eval/results/codec_holes.md`, `python
-# scripts/codec_holes.py`): 20 and 30 dB fill natural valleys of music as well.
+# of the band it keeps to zero, granule by granule (576 samples), the more often the lower its bit rate: the
+# decoded input has holes tens of dB deep there. They are looked for from `HOLE_ZONE` of the codec's cutoff up, on
+# an STFT of about a granule's hop; a bin is a hole where the input lies `HOLE_DB` or more under the generated
+# signal, and is filled from the generated signal brought to the input's level, per `HOLE_BAND_HZ` band and frame,
+# on the bins that are not holes. The two numbers were chosen on the training split's lossless voices and music at
+# 64, 96 and 128 kbit/s (`eval/results/codec_holes.md`, `python scripts/codec_holes.py --files 10`): 20 and 30 dB
+# fill natural valleys of music as well.
 HOLE_N_FFT = 1024
 HOLE_HOP = 256
 HOLE_DB = 40.0
