@@ -18,35 +18,26 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from coherence_ceiling import training_files
 
 from nuwave.audio.cutoff import detect_cutoff
 from nuwave.audio.degrade import Degradation
 from nuwave.audio.dsp import HOLE_DB, HOLE_ZONE, fill_codec_holes, merge_known_band
-from nuwave.benchmark.evaluate import load_reference
+from nuwave.benchmark.evaluate import analysis_pipeline, load_reference
 from nuwave.benchmark.metrics import lsd_split
 from nuwave.benchmark.tables import markdown_table
-from nuwave.inference.pipeline import load_pipeline, merge_shares
+from nuwave.inference.options import DEFAULT_MODEL
+from nuwave.inference.pipeline import merge_shares
 
 RATE = 48000
 BIT_RATES = (64, 96, 128)
 DEPTHS_DB = (20.0, 30.0, 40.0, 50.0)
 ZONES = (0.5, 0.6, 0.7)
-
-
-def training_files(data: Path, kind: str, count: int) -> list[Path]:
-    """`count` lossless files of `kind` from the training split whose content reaches 19 kHz and that last 1 s or
-    more, evenly spaced in the manifest's order."""
-    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    chosen = [e for e in entries if e["kind"] == kind and e["split"] == "train" and e["lossless"]
-              and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= 1.0]
-    step = max(1, len(chosen) // count)
-    return [data / e["path"] for e in chosen[::step][:count]]
 
 
 def lsd(output: torch.Tensor, reference: torch.Tensor) -> float:
@@ -58,12 +49,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--files", type=int, default=10, help="how many voices and how many music files")
     args = parser.parse_args()
-    pipe = load_pipeline("nuwave-base", "cpu")
-    pipe.set_progress_bar_config(disable=True)
+    pipe = analysis_pipeline(DEFAULT_MODEL)
     settings = list(itertools.product(DEPTHS_DB, ZONES))
     rows = []
     for kind in ("speech", "music"):
-        references = [load_reference(path, RATE)[: 6 * RATE] for path in training_files(args.data, kind, args.files)]
+        paths = training_files(args.data, kind, args.files, 1.0)
+        references = [load_reference(path, RATE)[: 6 * RATE] for path in paths]
         for kbps in BIT_RATES:
             ratios = []
             for reference in references:

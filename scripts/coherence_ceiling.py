@@ -184,14 +184,19 @@ def excitation_cells(references: list[np.ndarray], rate: int, output_rate: int) 
     return cells
 
 
-def training_voices(data: Path, count: int) -> list[Path]:
-    """`count` of the training split's lossless voices whose content reaches 19 kHz and that last 0.8 s or more,
-    evenly spaced in the manifest's order."""
+def training_files(data: Path, kind: str, count: int, min_seconds: float) -> list[Path]:
+    """`count` of the training split's lossless files of `kind` ("speech", "music") whose content reaches 19 kHz
+    and that last `min_seconds` or more, evenly spaced in the manifest's order."""
     entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    chosen = [e for e in entries if e["kind"] == "speech" and e["split"] == "train" and e["lossless"]
-              and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= 0.8]
+    chosen = [e for e in entries if e["kind"] == kind and e["split"] == "train" and e["lossless"]
+              and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= min_seconds]
     step = max(1, len(chosen) // count)
     return [data / e["path"] for e in chosen[::step][:count]]
+
+
+def training_voices(data: Path, count: int) -> list[Path]:
+    """`count` of the training split's lossless voices whose content reaches 19 kHz and that last 0.8 s or more."""
+    return training_files(data, "speech", count, 0.8)
 
 
 MIX_ANGLES = (0, 15, 30, 45, 60, 75, 90)

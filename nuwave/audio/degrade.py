@@ -108,6 +108,12 @@ def mp3_level(kbps: float) -> float:
 MP3_KBPS = 128
 
 
+def is_codec(name: str) -> bool:
+    """Whether a suite's degradation (or a condition) is a codec's: "mp3", "mp3-64kbps" (`Degradation.codec_condition`
+    reads them)."""
+    return name == "mp3" or name.startswith("mp3-")
+
+
 @dataclass(frozen=True)
 class Degradation:
     """A benchmark protocol: how the low-rate input is made from a reference at `reference_rate`.
@@ -127,7 +133,7 @@ class Degradation:
         if name == "mp3":
             return cls("mp3")
         rate = name.removeprefix("mp3-").removesuffix("kbps")
-        if not (name.startswith("mp3-") and name.endswith("kbps") and rate.isdigit() and 8 <= int(rate) <= 320):
+        if not (is_codec(name) and name.endswith("kbps") and rate.isdigit() and 8 <= int(rate) <= 320):
             raise ValueError(f"unknown codec condition {name!r}; use mp3 or mp3-<8 to 320>kbps, e.g. mp3-64kbps")
         return cls("mp3", kbps=int(rate))
 

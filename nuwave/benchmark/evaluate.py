@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from nuwave.audio.cutoff import detect_cutoff
-from nuwave.audio.degrade import MP3_KBPS, Degradation, resample_poly
+from nuwave.audio.degrade import MP3_KBPS, Degradation, is_codec, resample_poly
 from nuwave.audio.dsp import resample, whole_sample_unit
 from nuwave.audio.files import read_audio
 from nuwave.benchmark.baselines import spectral_band_replication
@@ -93,11 +93,6 @@ class Suite:
             else:
                 out += [Degradation(name, rate) for rate in self.input_rates]
         return out
-
-
-def is_codec(name: str) -> bool:
-    """Whether a suite's degradation (or a condition) is a codec's: "mp3", "mp3-64kbps"."""
-    return name == "mp3" or name.startswith("mp3-")
 
 
 def condition_name(condition: Degradation) -> str:
