@@ -13,7 +13,6 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 from nuwave import checkpoints
-from nuwave.audio.cutoff import top_slope as cutoff_top_slope
 from nuwave.audio.dsp import (
     CODEC_MERGE_TRANSITION,
     MERGE_TRANSITION,
@@ -230,17 +229,20 @@ class NuWavePipeline(DiffusionPipeline):
             channel_mode: how the channels of an item are generated, one of `CHANNEL_MODES` (see there).
             codec_cut: the cutoff is a lossy codec's (an MP3's, a Vorbis file's), not the end of the recording's
                 content: the band the codec removed continues the input's spectrum, so the generated band stays,
-                frame by frame, at or under the continuation of the input's top
-                (`nuwave.models.envelope.continuation_ceiling`); where the recording's own content was already
-                fading out under the cut, the generated band fades on instead of starting afresh. The input is kept
+                frame by frame, at or under the level of the input's top
+                (`nuwave.models.envelope.continuation_ceiling`), read once the holes the encoder left there are
+                filled from a first draft of the band (`_codec_top`): where the recording's own content was already
+                fading out under the cut, the band goes on from where it fell to instead of starting afresh, and
+                the envelope predictor shapes its fall above. The input is kept
                 up to the cutoff itself (a rate's cutoff hands the top 1% under it, where even the known band's
                 sharp resampler attenuates the input, over to the generated band;
                 `nuwave.audio.dsp.CODEC_MERGE_TRANSITION`), but for the spectral holes the encoder left in its top,
                 which are filled from the generated signal at the input's level around them
                 (`nuwave.audio.dsp.fill_codec_holes`).
-            top_slope: with `codec_cut`, the long-term slope of the input's top in dB per kHz
-                (`nuwave.audio.cutoff.top_slope`) of the whole recording, when `audio` is a chunk of it (default:
-                each item's own).
+            top_slope: with `codec_cut`, a known fall of the band above the cut in dB per kHz from the input's
+                top (at most 0; default: none, the band held under the top's level). The slope of the input's own
+                top (`nuwave.audio.cutoff.top_slope`) is no default: extrapolated over the band, it held music far
+                under its reference (`python scripts/codec_top.py`).
             phase_lock: the band's deterministic part (`temperature`'s `mean`) is, above the cutoff, the input's odd
                 excitation (`nuwave.audio.dsp.odd_excitation`: the input cubed over its local power) brought to the
                 predicted envelope, with `EXCITATION_SIGN`, mixed from a 6 kHz cutoff up with the same excitation
@@ -305,14 +307,16 @@ class NuWavePipeline(DiffusionPipeline):
                 residual = resample(input_residual(channels_in_order, sample_rate), sample_rate, self.model_rate,
                                     model_length)
                 residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
-            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, levels, top,
-                                  codec_cut, top_slope, as_mid_side, callback_on_step_end,
-                                  callback_on_step_end_tensor_inputs, lock, residual)
-            evaluations = len(self.scheduler.timesteps)
+            known = None
             if keep_known_band:
                 # The known band from a sharper resampling than the condition's (`resample_sharp`).
                 known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
                 known = known.reshape(num_items * channels, 1, model_length).to(self.device)
+            result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, levels, top,
+                                  codec_cut, top_slope, as_mid_side, callback_on_step_end,
+                                  callback_on_step_end_tensor_inputs, lock, residual, known)
+            evaluations = len(self.scheduler.timesteps)
+            if known is not None:
                 if codec_cut:  # the holes the encoder left under its cutoff, from the generated signal
                     known = fill_codec_holes(known, result, band, self.model_rate)
                 result = merge_known_band(result, known, band, *merge_shares(codec_cut))
@@ -340,9 +344,10 @@ class NuWavePipeline(DiffusionPipeline):
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
     def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, levels, top, codec_cut,
-                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None):
+                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None, known=None):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level. `levels`:
-        `channel_levels` (None: each item's own).
+        `channel_levels` (None: each item's own). `known`: the decoded input `(N, 1, T)` (same channels and level as
+        `cond`) under a codec's cut, whose top the band is held under once its holes are filled (`_codec_top`).
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then the
         band above the cutoff is fitted to the input (`_fit_band`). For a stereo pair generated as mid and side
@@ -389,19 +394,40 @@ class NuWavePipeline(DiffusionPipeline):
                                           None if residual is None else residual * gain)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
-        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted)
-        if as_mid_side:
-            # Then left and right: each channel's band at its own level. Mid and side both carry the louder
-            # channel, so the top of each channel's known band that the merge may take from the generated signal
-            # follows its band above the cutoff to that level too: otherwise a quiet channel takes errors there at
-            # the louder one's.
-            handover = max(share or 0.0 for share in merge_shares(codec_cut))
-            spectrum = paired_mid_side(self._fit_band(paired_mid_side(spectrum), paired_mid_side(cond), gain, band,
-                                                      codec_cut, top_slope, handover=handover))
+        top_source = None
+        if codec_cut and known is not None and predicted[2] is not None:
+            draft = self._fit_both(spectrum, cond, gain, band, codec_cut, top_slope, as_mid_side, predicted)
+            top_source = self._codec_top(draft, known, gain, band, length)
+        spectrum = self._fit_both(spectrum, cond, gain, band, codec_cut, top_slope, as_mid_side, predicted,
+                                  top_source)
         if top is not None:
             top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
             spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
         return self.denoiser.waveform(spectrum, length) / gain
+
+    def _fit_both(self, spectrum, cond, gain, band, codec_cut, top_slope, as_mid_side, predicted, top_source=None
+                  ) -> torch.Tensor:
+        """`_fit_band` of the generated spectrum, and for stereo pairs generated as mid and side (`as_mid_side`)
+        then again on left and right: each channel's band at its own level. Mid and side both carry the louder
+        channel, so the top of each channel's known band that the merge may take from the generated signal follows
+        its band above the cutoff to that level too: otherwise a quiet channel takes errors there at the louder
+        one's. `top_source`: see `_fit_band` (in the channels of `cond`)."""
+        spectrum = self._fit_band(spectrum, cond, gain, band, codec_cut, top_slope, predicted, top_source=top_source)
+        if as_mid_side:
+            handover = max(share or 0.0 for share in merge_shares(codec_cut))
+            spectrum = paired_mid_side(self._fit_band(
+                paired_mid_side(spectrum), paired_mid_side(cond), gain, band, codec_cut, top_slope, handover=handover,
+                top_source=None if top_source is None else paired_mid_side(top_source)))
+        return spectrum
+
+    def _codec_top(self, draft: torch.Tensor, known: torch.Tensor, gain: torch.Tensor, band: torch.Tensor,
+                   length: int) -> torch.Tensor:
+        """The level-normalised decoded input `(N, 1, T)` with its spectral holes filled from a first draft of the
+        band (`draft`, the generated spectrum fitted under the holed input's top): the signal whose top the band
+        above a codec's cut is then held under. An encoder short of bits zeroes whole scale-factor bands of its top,
+        the more the nearer its cut, so the holed input reads its top too low, by 4-8 dB at 64 kbit/s stereo."""
+        draft = self.denoiser.waveform(draft, length) / gain
+        return fill_codec_holes(known, draft, band, self.model_rate) * gain
 
     def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
                       envelope: torch.Tensor | None, as_mid_side: bool = False,
@@ -456,26 +482,26 @@ class NuWavePipeline(DiffusionPipeline):
         return cond_power, level, self.denoiser.predict_envelope(cond.to(self.denoiser.dtype), band, cond_power,
                                                                  level)
 
-    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope, predicted=None, handover: float = 0.0
-                  ) -> torch.Tensor:
+    def _fit_band(self, spectrum, cond, gain, band, codec_cut, top_slope, predicted=None, handover: float = 0.0,
+                  top_source: torch.Tensor | None = None) -> torch.Tensor:
         """The generated spectrum `(N, bins, frames)` fitted to its level-normalised condition `(N, 1, T)` (`gain`
         `(N, 1, 1)` undoes the normalisation): for a model with an envelope predictor, the band above the cutoff
         brought to the predicted envelope (`nuwave.models.envelope.shape_to_envelope`; under a codec's cut no
-        higher than the continuation of the input's top, at `top_slope` dB per kHz or each item's own), and
-        frames where the input is digital silence silenced. `predicted`: `_predicted_envelope` of this `cond`, when
-        the caller has it; `handover`: the top fraction of the known band brought along with the band above the
-        cutoff (`shape_to_envelope`)."""
+        higher than the continuation of the top of `top_source` (default: the condition itself; level-normalised,
+        `(N, 1, T)`), level or, with `top_slope`, falling at so many dB per kHz), and frames where the input is
+        digital silence silenced. `predicted`: `_predicted_envelope` of this `cond`, when the caller has it;
+        `handover`: the top fraction of the known band brought along with the band above the cutoff
+        (`shape_to_envelope`)."""
         cond_power, level, envelope = predicted or self._predicted_envelope(cond, band, codec_cut)
         if envelope is not None:
             if codec_cut:
-                if top_slope is None:  # each item's own long-term slope (the gain does not change it)
-                    long_term = cond_power.mean(dim=-1).cpu().numpy()
-                    cutoffs = (band * self.model_rate / 2).tolist()
-                    slopes = [cutoff_top_slope(p, self.model_rate, c) for p, c in zip(long_term, cutoffs)]
-                else:
-                    slopes = [float(top_slope)] * cond.shape[0]
-                ceiling = continuation_ceiling(cond_power, band, envelope.shape[1], self.model_rate,
-                                               torch.tensor(slopes, device=band.device), level)
+                top_power = cond_power
+                if top_source is not None:
+                    top_power = self.denoiser.spectrum(top_source.float()).abs().square()
+                    level = codec_top_level(top_level(top_power, band, self.model_rate),
+                                            self.denoiser.config.hop_length)
+                slopes = torch.full_like(band, 0.0 if top_slope is None else float(top_slope))
+                ceiling = continuation_ceiling(top_power, band, envelope.shape[1], self.model_rate, slopes, level)
                 envelope = torch.minimum(envelope, ceiling)
             spectrum = shape_to_envelope(spectrum, envelope, band, handover=handover)
         input_power = cond_power.mean(dim=1, keepdim=True) / gain.square()  # at the input's own level

@@ -16,7 +16,7 @@ import numpy as np
 import soxr
 import torch
 
-from nuwave.audio.cutoff import SpectrumAccumulator, top_slope
+from nuwave.audio.cutoff import SpectrumAccumulator
 from nuwave.audio.dsp import MERGE_HOP, resample
 from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
@@ -67,13 +67,11 @@ class FileResult:
 
 @dataclass(frozen=True)
 class Scan:
-    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), the RMS of each channel, and
-    the long-term slope of its top under a given cutoff (dB per kHz, `nuwave.audio.cutoff.top_slope`)."""
+    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`) and the RMS of each
+    channel."""
 
     cutoff: float
     levels: tuple[float, ...]
-    power: np.ndarray | None
-    sample_rate: int
 
     @classmethod
     def of(cls, blocks, sample_rate: int) -> "Scan":
@@ -84,10 +82,7 @@ class Scan:
             energy = energy + np.square(block, dtype=np.float64).sum(axis=-1)
             count += block.shape[-1]
         levels = tuple(float(x) for x in np.sqrt(np.atleast_1d(energy) / max(count, 1)))
-        return cls(spectrum.cutoff(sample_rate), levels, spectrum.spectrum(), sample_rate)
-
-    def slope(self, cutoff: float) -> float:
-        return 0.0 if self.power is None else top_slope(self.power, self.sample_rate, cutoff)
+        return cls(spectrum.cutoff(sample_rate), levels)
 
 
 def scan(info: AudioInfo) -> Scan:
@@ -126,8 +121,7 @@ def upsample_file(
             _resample_stream(info, settings.target_rate, write)
         else:
             windows = _read_windows(info, list(plan.windows()))
-            slope = found.slope(cutoff) if codec_cut else None
-            generate(pipe, windows, plan, info.channels, cutoff, found.levels, slope, settings, write, on_chunks)
+            generate(pipe, windows, plan, info.channels, cutoff, found.levels, codec_cut, settings, write, on_chunks)
     return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), codec_cut)
 
 
@@ -142,10 +136,10 @@ def upsample_array(
     if nothing_to_generate(cutoff, settings, pipe.model_rate):
         return resample(audio, sample_rate, settings.target_rate, length), cutoff
     plan = chunk_plan(pipe, audio.shape[-1], sample_rate, settings)
-    slope = found.slope(cutoff) if settings.codec_cut else None
     pieces: list[np.ndarray] = []
     windows = ((start, audio[:, start:end]) for start, end in plan.windows())
-    generate(pipe, windows, plan, audio.shape[0], cutoff, found.levels, slope, settings, pieces.append, on_chunks)
+    generate(pipe, windows, plan, audio.shape[0], cutoff, found.levels, bool(settings.codec_cut), settings,
+             pieces.append, on_chunks)
     return np.concatenate(pieces, axis=-1), cutoff
 
 
@@ -171,14 +165,13 @@ def generate(
     channels: int,
     cutoff: float,
     levels: tuple[float, ...],
-    slope: float | None,
+    codec_cut: bool,
     settings: UpsampleSettings,
     write: Callable[[np.ndarray], None],
     on_chunks: ChunkCallback | None = None,
 ) -> None:
     """Run the pipeline over `(start, (C, L))` windows in batches and pass the joined output to `write`. `levels`:
-    the RMS of each of the recording's channels; `slope`: for a codec's cutoff, the long-term slope of the
-    recording's top (else None)."""
+    the RMS of each of the recording's channels; `codec_cut`: the cutoff is a lossy codec's."""
     joiner = OverlapAdd(plan.at_rate(plan.overlap, settings.target_rate))
     noise_channels = 1 if settings.channel_mode == "shared" else channels
     batch: list[tuple[int, np.ndarray]] = []
@@ -203,8 +196,7 @@ def generate(
             noise=noise,
             level=levels,
             channel_mode=settings.channel_mode,
-            codec_cut=slope is not None,
-            top_slope=slope,
+            codec_cut=codec_cut,
             phase_lock=settings.phase_lock,
         ).audios
         for index, window in enumerate(result):

@@ -175,20 +175,27 @@ def shape_to_envelope(spectrum: torch.Tensor, envelope: torch.Tensor, bandwidth:
 
 
 def continuation_ceiling(cond_power: torch.Tensor, bandwidth: torch.Tensor, bands: int, sample_rate: float,
-                         slope_db_per_khz: torch.Tensor, level: torch.Tensor | None = None) -> torch.Tensor:
+                         slope_db_per_khz: torch.Tensor | None = None, level: torch.Tensor | None = None
+                         ) -> torch.Tensor:
     """Per frame, the log10 band power that continues the input's top into the band above its cutoff: the mean
-    power of the input's `TOP_HZ` just under the cutoff (less the resampler's transition band), falling at the given
-    slope from the middle of that band on. For an input whose cutoff is a lossy codec's, the band the codec
-    removed goes on from where the input stops; no band is generated above that.
+    power of the input's `TOP_HZ` just under the cutoff (less the resampler's transition band), level or, given a
+    slope, falling at it from the middle of that band on. For an input whose cutoff is a lossy codec's, the band
+    the codec removed goes on from where the input stops; no band is generated above that.
+
+    The pipeline holds the band level (no slope) and leaves its fall to the envelope predictor: a slope read from
+    the input's own top (`nuwave.audio.cutoff.top_slope`, the 1.5 kHz under the cut against the 1.5 kHz under
+    that) extrapolates a local shape, made steeper by the encoder's holes, over up to an octave, and held the band
+    of music far under its reference (`python scripts/codec_top.py`).
 
     cond_power: `(B, bins, frames)` the condition's STFT power; bandwidth: `(B,)` cutoff / Nyquist;
-    slope_db_per_khz: `(B,)` at most 0 (`nuwave.audio.cutoff.top_slope`); level: `top_level(cond_power,
-    bandwidth, sample_rate)` when the caller has it. Returns `(B, bands, frames)`."""
+    slope_db_per_khz: `(B,)` at most 0, or None for none; level: `top_level(cond_power, bandwidth,
+    sample_rate)` when the caller has it. Returns `(B, bands, frames)`."""
     bins, nyquist = cond_power.shape[1], sample_rate / 2
     top = (top_end(bandwidth.float()) * nyquist)[:, None]  # (B, 1) Hz
     level = top_level(cond_power, bandwidth, sample_rate) if level is None else level
     edges = band_edges(bins, bands).to(cond_power.device).float()
     centres = (edges[:-1] + edges[1:] - 1) / 2 / (bins - 1) * nyquist  # (bands,) Hz
     distance_khz = (centres[None, :] - (top - TOP_HZ / 2)).clamp_min(0.0) / 1000  # (B, bands)
-    fall = slope_db_per_khz.float().clamp(max=0.0)[:, None] * distance_khz / 10  # bels
+    slope = torch.zeros_like(bandwidth) if slope_db_per_khz is None else slope_db_per_khz
+    fall = slope.float().clamp(max=0.0)[:, None] * distance_khz / 10  # bels
     return torch.log10(level.clamp_min(POWER_FLOOR))[:, None, :] + fall[:, :, None]
