@@ -51,7 +51,8 @@ def test_encoded_condition_is_the_condition_share_of_one_projection():
         whole = model.input_projection(features)
         noisy_share = F.linear(features[..., : 2 * noisy_spec.shape[1]],
                                model.input_projection.weight[:, : 2 * noisy_spec.shape[1]])
-    torch.testing.assert_close(noisy_share + encoded, whole, rtol=1e-5, atol=1e-5)
+    # float32 sums over some 800 features in another order: rounding differs by the CPU's kernels (1.4e-5 seen)
+    torch.testing.assert_close(noisy_share + encoded, whole, rtol=1e-4, atol=1e-4)
     # The condition's share depends on the condition alone.
     assert not torch.allclose(encoded, model.encode_condition(cond * 0.5))
 
