@@ -14,7 +14,6 @@ setting. Files: N lossless voices and N lossless music files of the training spl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -32,16 +31,6 @@ BIT_RATES = (64, 96, 128)
 SECONDS = 6
 
 
-def stereo_training_music(data: Path, count: int) -> list[Path]:
-    """`count` of the training split's lossless two-channel music files whose content reaches 19 kHz, 1 s or
-    longer, evenly spaced in the manifest's order."""
-    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    chosen = [e for e in entries if e["kind"] == "music" and e["split"] == "train" and e["lossless"]
-              and e["channels"] == 2 and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= 1.0]
-    step = max(1, len(chosen) // count)
-    return [data / e["path"] for e in chosen[::step][:count]]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data"))
@@ -50,7 +39,7 @@ def main() -> None:
     pipe = analysis_pipeline(DEFAULT_MODEL)
     sets = [("speech", 48000, False, training_files(args.data, "speech", args.files, 1.0)),
             ("music", 48000, False, training_files(args.data, "music", args.files, 1.0)),
-            ("stereo music", 44100, True, stereo_training_music(args.data, args.files))]
+            ("stereo music", 44100, True, training_files(args.data, "music", args.files, 1.0, channels=2))]
     rows = []
     for name, rate, stereo, paths in sets:
         references = [load_reference(path, rate, stereo=stereo)[..., : SECONDS * rate] for path in paths]
