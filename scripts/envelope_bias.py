@@ -4,11 +4,13 @@ that made the input: a table per model, cutoff and filter, written as markdown t
 A low-rate file is mostly made by a sample-rate conversion, flat to just under its cutoff; a low-order low-pass has
 already taken several dB off the input's top there. A predictor that reads the band's level against the input's
 top learns, from training conditions made through such filters, a band louder than that top; given a sharp cut it
-then puts the band over the reference's. Each cell: the mean over voices of the predicted minus the reference's log
-band power (dB, the mean over the active frames of the envelope's bands that lie in the octave above the cutoff),
-the input made from the reference by that filter and a soxr round trip through twice the cutoff, as training and
-the benchmark make theirs. Voices: N of the training split's lossless voices (`coherence_ceiling.training_voices`)
-and the held-out speech suite's references.
+then puts the band over the reference's. Each cell, the mean over voices, the input made from the reference by that
+filter and a soxr round trip through twice the cutoff, as training and the benchmark make theirs: the predicted minus
+the reference's log band power (dB, the mean over the active frames of the envelope's bands that lie in the octave
+above the cutoff: the level the predictor's log-power loss aims at), then the octave's predicted over the reference's
+energy over those frames (dB, as the benchmark's `band_db_1` weighs it, dominated by the loudest frames and bands).
+Voices: N of the training split's lossless voices (`coherence_ceiling.training_voices`) and the held-out speech
+suite's references.
 
     python scripts/envelope_bias.py --model nuwave-base --voices 30 > eval/results/envelope_bias.md
 """
@@ -44,9 +46,10 @@ FILTERS = {
 }
 
 
-def octave_error(denoiser, reference: np.ndarray, cutoff: float, design) -> float:
-    """The predicted minus the reference's log power (dB) of the envelope bands in the octave above `cutoff`, mean
-    over active frames, for the input `design` makes from `reference` `(T,)` at `RATE`."""
+def octave_error(denoiser, reference: np.ndarray, cutoff: float, design) -> tuple[float, float]:
+    """For the input `design` makes from `reference` `(T,)` at `RATE`, over the envelope bands in the octave above
+    `cutoff` and the active frames: the predicted minus the reference's log power (dB, the mean over bands and
+    frames), and the predicted over the reference's energy (dB)."""
     filtered = reference if design is None else lowpass(reference, RATE, cutoff, *design[:3], zero_phase=design[3])
     cond = torch.from_numpy(np.ascontiguousarray(round_trip(filtered, RATE, 2 * cutoff), dtype=np.float32))[None, None]
     gain = level_gain(cond)
@@ -59,7 +62,9 @@ def octave_error(denoiser, reference: np.ndarray, cutoff: float, design) -> floa
     active = frame_db >= frame_db.max() - ACTIVE_DB
     edges = band_edges(truth.shape[1], predicted.shape[0]).float() / (truth.shape[1] - 1) * RATE / 2
     octave = (edges[:-1] >= cutoff) & (edges[1:] <= 2 * cutoff)
-    return float(10 * (predicted[octave][:, active] - target[octave][:, active]).mean())
+    predicted, target = predicted[octave][:, active].double(), target[octave][:, active].double()
+    energy = (10 ** predicted).sum() / (10 ** target).sum()
+    return float(10 * (predicted - target).mean()), float(10 * torch.log10(energy))
 
 
 def main() -> None:
@@ -80,14 +85,16 @@ def main() -> None:
         denoiser = load_pipeline(model, "cpu").denoiser
         for name, voices in references.items():
             for cutoff in CUTOFFS:
-                cells = [f"{np.mean([octave_error(denoiser, v, cutoff, design) for v in voices]):+.1f}"
+                cells = ["{:+.1f} / {:+.1f}".format(*np.mean([octave_error(denoiser, v, cutoff, design)
+                                                             for v in voices], axis=0))
                          for design in FILTERS.values()]
                 rows.append([model, f"{name}, {len(voices)}", f"{cutoff / 1000:g} kHz", *cells])
     print("Produced by `python scripts/envelope_bias.py "
           + " ".join(f"--model {shlex.quote(m)}" for m in args.model) + f" --voices {args.voices}`\n")
-    print("The envelope's octave above the cutoff against the reference's, dB (mean over voices of the mean over "
-          f"active frames, within {ACTIVE_DB:g} dB of the loudest), by the low-pass the input was made with (then "
-          "a soxr round trip through twice the cutoff).\n")
+    print("The envelope's octave above the cutoff against the reference's, dB, by the low-pass the input was made "
+          "with (then a soxr round trip through twice the cutoff): the mean log band power error over the active "
+          f"frames (within {ACTIVE_DB:g} dB of the loudest) / the octave's energy over the reference's in those "
+          "frames (as the benchmark's `band_db_1` weighs it); each the mean over voices.\n")
     print("\n".join(markdown_table(["model", "voices", "cutoff", *FILTERS], rows)))
 
 
