@@ -307,6 +307,9 @@ def test_envelope_loss_holds_frames_and_the_segment_power():
     # bands above the trusted band, or under the cutoff (the mask), do not count
     assert float(envelope_loss(predicted, target, torch.tensor([[0.0, 1.0]]), trusted)) == 0.0
     assert float(envelope_loss(predicted, target, mask, torch.tensor([0.3]))) == pytest.approx(1.703, abs=1e-3)
+    # the segment term weighed three times: band 0 (1 + 3 x 0.703), band 1 (0 + 0)
+    assert float(envelope_loss(predicted, target, mask, trusted, segment_weight=3.0)) == pytest.approx(
+        (1.0 + 3 * 0.703) / 2, abs=1e-3)
 
 
 def test_envelope_dilation_new_models_old_folders_and_fine_tuning(tmp_path, corpus):

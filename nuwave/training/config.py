@@ -53,6 +53,10 @@ class TrainConfig:
         choices=ENVELOPE_ANCHORS)
     train_only: str = option("all", "What learns: the whole model, or only its envelope predictor (the diffusion "
                              "frozen and not run: a fast retraining of the band's level)", choices=("all", "envelope"))
+    envelope_segment_weight: float = option(
+        1.0, "Weight of the envelope loss's segment term (each band's power over the segment) against its "
+        "frame-by-frame term: higher moves the band's power over a passage towards the reference's, lower its "
+        "median frame (`nuwave.training.loss.envelope_loss`)", 0.0, 100.0)
     balance: str = option("length", "Draw segments by file length, or give every --data entry an equal share",
                           choices=("length", "entries"))
     segment_seconds: float = option(0.75, "Length of training segments", 0.05, 30.0)

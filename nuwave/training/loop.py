@@ -219,7 +219,7 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
             % 2**63
         )
         parts = learn(accelerator, denoiser, scheduler, optimizer, lr_schedule, batch, generator, config.grad_clip,
-                      diffusion)
+                      diffusion, config.envelope_segment_weight)
         seen += 1
         losses.append({name: value.detach() for name, value in parts.items() if name != "loss"})
         indices += batch["index"].tolist()[: max(0, AUDITED_INDICES - len(indices))]
@@ -264,12 +264,14 @@ def resume_state(accelerator: Accelerator, run_dir: Path, counter: StepCounter) 
 
 
 def learn(accelerator: Accelerator, denoiser, scheduler, optimizer, lr_schedule, batch: dict,
-          generator: torch.Generator, grad_clip: float, diffusion: bool = True) -> dict[str, torch.Tensor]:
-    """One micro-batch: the losses (`diffusion=False`: the envelope's alone), their gradients, and (when the
+          generator: torch.Generator, grad_clip: float, diffusion: bool = True, segment_weight: float = 1.0
+          ) -> dict[str, torch.Tensor]:
+    """One micro-batch: the losses (`diffusion=False`: the envelope's alone; `segment_weight`:
+    `nuwave.training.loss.envelope_loss`'s), their gradients, and (when the
     accumulation is complete) an optimizer step with the gradient norm clipped at `grad_clip` (0: not clipped).
     Returns the losses."""
     with accelerator.accumulate(denoiser):
-        parts = training_loss(denoiser, scheduler, batch, generator, diffusion)
+        parts = training_loss(denoiser, scheduler, batch, generator, diffusion, segment_weight)
         accelerator.backward(parts["loss"])
         if accelerator.sync_gradients and grad_clip > 0:
             accelerator.clip_grad_norm_(denoiser.parameters(), grad_clip)
@@ -367,7 +369,8 @@ def validation_values(pipe: NuWavePipeline, dataset: SegmentDataset, index: int,
     batch = {k: v[None].to(pipe.device) for k, v in item.items()}
     fixed = torch.Generator().manual_seed(10_000 + index)
     with autocast():
-        loss = training_loss(pipe.denoiser, pipe.scheduler, batch, fixed, config.train_only == "all")["loss"]
+        loss = training_loss(pipe.denoiser, pipe.scheduler, batch, fixed, config.train_only == "all",
+                             config.envelope_segment_weight)["loss"]
     rate = pipe.model_rate
     cutoff = float(item["bandwidth"]) * rate / 2
     out = pipe(item["cond"][0].numpy(), rate, target_rate=rate, num_inference_steps=config.validation_steps,

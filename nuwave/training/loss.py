@@ -50,8 +50,8 @@ def spectral_mse(prediction: torch.Tensor, target: torch.Tensor, trusted: torch.
     return (power * mask).sum() / (mask.sum() * power.shape[-1]).clamp_min(1.0)
 
 
-def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor
-                  ) -> torch.Tensor:
+def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor,
+                  segment_weight: float = 1.0) -> torch.Tensor:
     """The error in bels of log10 band powers, frame by frame and over the segment, for every band above the
     cutoff and within the trusted band. `(B, bands, frames)` x2, `(B, bands)` mask of bands above the cutoff, `(B,)`
     trusted bandwidth / Nyquist.
@@ -61,14 +61,16 @@ def envelope_loss(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Ten
     leaves possible, and where the input cannot tell a loud frame (a sibilant, a cymbal) from a quiet one, the
     median of the loud frames lies under them: the band's power over a passage, which its loud frames make, comes
     out several dB low. So the loss also holds each band's power over the whole segment (the log of its mean
-    power) to the reference's."""
+    power) to the reference's, `segment_weight` times as much as the frames (the two optima differ where the input
+    cannot tell loud frames from quiet ones: a heavier segment term moves the band's power over a passage towards
+    the reference's and its median frame over it)."""
     bands = predicted.shape[1]
     centres = (torch.arange(bands, device=predicted.device) + 0.5) / bands
     weight = mask * (centres[None, :] <= trusted.float()[:, None] + 1e-6).to(mask.dtype)
     predicted, target = predicted.float(), target.float()
     framewise = (predicted - target).abs().mean(dim=-1)  # (B, bands)
     segment = (mean_power_log(predicted) - mean_power_log(target)).abs()
-    return ((framewise + segment) * weight).sum() / weight.sum().clamp_min(1.0)
+    return ((framewise + segment_weight * segment) * weight).sum() / weight.sum().clamp_min(1.0)
 
 
 def mean_power_log(log_power: torch.Tensor) -> torch.Tensor:
@@ -77,12 +79,13 @@ def mean_power_log(log_power: torch.Tensor) -> torch.Tensor:
     return (torch.logsumexp(log_power * ln10, dim=-1) - math.log(log_power.shape[-1])) / ln10
 
 
-def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator, diffusion: bool = True
-                  ) -> dict[str, torch.Tensor]:
+def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator, diffusion: bool = True,
+                  segment_weight: float = 1.0) -> dict[str, torch.Tensor]:
     """The losses of one batch `{"target", "cond": (B, 1, T), "bandwidth", "trusted": (B,)}`: level-normalise,
     tilt, noise at a uniform random timestep of `scheduler`'s noise schedule, predict v, compare; and the envelope
     error. `denoiser` may be wrapped for distributed training; `generator` draws the noise and timesteps.
-    `diffusion=False` leaves the diffusion out (only the envelope predictor learns).
+    `diffusion=False` leaves the diffusion out (only the envelope predictor learns); `segment_weight`: the
+    envelope's segment term against its frame-by-frame term (`envelope_loss`).
 
     Returns `{"loss": total, "loss/diffusion": ..., "loss/envelope": ...}` (each part where it is computed)."""
     model = getattr(denoiser, "module", denoiser)
@@ -99,6 +102,6 @@ def training_loss(denoiser, scheduler, batch: dict, generator: torch.Generator, 
     if model.envelope is not None:
         reference, mask = model.envelope_target(plain, batch["bandwidth"])
         predicted = model.predict_envelope(cond, batch["bandwidth"])
-        parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"])
+        parts["loss/envelope"] = envelope_loss(predicted, reference, mask, batch["trusted"], segment_weight)
     parts["loss"] = parts.get("loss/diffusion", 0.0) + ENVELOPE_WEIGHT * parts.get("loss/envelope", 0.0)
     return parts
