@@ -13,7 +13,9 @@ Method (documented for users in the README):
    The level above the cliff must also lie 50 dB below the spectrum's peak: a band-limited file is (nearly)
    empty above its cutoff, while strong tones over a noise floor only look like a cliff.
    The reported cutoff is the top of the cliff's edge: the highest frequency at or below that f whose level is
-   within 10 dB of `below(f)`.
+   within 10 dB of `below(f)`; that f itself is the cliff's foot (`cliff_from_spectrum`), where the content
+   is gone. The edge follows the content's own top (a quiet top band reads lower); the foot follows the filter
+   that made the cliff, which is what tells an encoder's low-pass from the end of the content under it.
 4. With no cliff the cutoff is the Nyquist frequency.
 
 The content top (`content_top_from_spectrum`) is where a recording's content ends, cliff or not: the highest
@@ -76,6 +78,11 @@ class SpectrumAccumulator:
         power = self.spectrum()
         return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
 
+    def cliff(self, sample_rate: int) -> tuple[float, float]:
+        """The cliff's edge (the cutoff) and foot in Hz of what was fed (`cliff_from_spectrum`)."""
+        power = self.spectrum()
+        return (sample_rate / 2,) * 2 if power is None else cliff_from_spectrum(power, sample_rate)
+
     def content_top(self, sample_rate: int) -> float:
         """The content top in Hz of what was fed (the Nyquist frequency when nothing was)."""
         power = self.spectrum()
@@ -93,10 +100,16 @@ def _smoothed_level(power: np.ndarray, sample_rate: int) -> tuple[np.ndarray, fl
 
 def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     """The cutoff in Hz of a mean power spectrum `(N_FFT // 2 + 1,)` (see the module docstring)."""
+    return cliff_from_spectrum(power, sample_rate)[0]
+
+
+def cliff_from_spectrum(power: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """The edge (the cutoff) and the foot in Hz of the cliff of a mean power spectrum `(N_FFT // 2 + 1,)` (see the
+    module docstring); both the Nyquist frequency without a cliff."""
     nyquist = sample_rate / 2
     level, bin_hz, width = _smoothed_level(power, sample_rate)
     if level.max() < -200:  # digital silence: nothing to measure
-        return nyquist
+        return nyquist, nyquist
     below_bins = max(1, int(round(BELOW_HZ / bin_hz)))
     # above[i] = max level over bins i+1..end; below[i] = max level over the below_bins bins up to i.
     above = np.maximum.accumulate(level[::-1])[::-1]
@@ -108,10 +121,10 @@ def cutoff_from_spectrum(power: np.ndarray, sample_rate: int) -> float:
     cliff = (below - above > CLIFF_DB) & (above < level.max() - FLOOR_DB)
     candidates = np.flatnonzero(cliff & (index >= below_bins) & (index < level.size - width))
     if candidates.size == 0:
-        return nyquist
+        return nyquist, nyquist
     cliff = candidates[0]
     edge = np.flatnonzero(level[: cliff + 1] >= below[cliff] - EDGE_DB)[-1]
-    return float(min(edge * bin_hz, nyquist))
+    return float(min(edge * bin_hz, nyquist)), float(min(cliff * bin_hz, nyquist))
 
 
 def content_top_from_spectrum(power: np.ndarray, sample_rate: int) -> float:

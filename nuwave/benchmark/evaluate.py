@@ -162,6 +162,7 @@ def evaluate(
     first file (for spectrogram figures), `each` every output with its reference (for analyses beyond the
     metrics). `pipe=None` runs the baselines only; the model samples with its pipeline's scheduler.
     `temperature`, `phase_lock`, `channel_mode`: as `NuWavePipeline.__call__`'s."""
+    from nuwave.audio.encoder import lame_cut
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
     records: list[Record] = []
@@ -187,16 +188,18 @@ def evaluate(
             systems.append(("sbr", None, 0, lambda base=systems[-1][3]: spectral_band_replication(
                 base(), cutoff, output_rate)))
             if pipe is not None:
+                # Under a codec, the cut is taken as `nuwave upsample` takes an MP3 file's: the encoder's, unless
+                # the content ends clearly under where LAME cuts at the condition's bit rate (`treatment`).
+                lossy = condition.input_rate is None
+                cut = lame_cut(low_rate, channels.shape[0], condition.kbps) if lossy else None
                 for count in steps:
                     for run in range(runs):
                         settings = UpsampleSettings(
                             target_rate=output_rate, num_inference_steps=count, temperature=temperature,
-                            seed=run, cutoff=cutoff, codec_cut=condition.input_rate is None, phase_lock=phase_lock,
-                            channel_mode=channel_mode,
+                            seed=run, cutoff=cutoff, phase_lock=phase_lock, channel_mode=channel_mode,
                         )
-                        systems.append(
-                            ("nuwave", count, run, lambda s=settings: upsample_array(pipe, channels, low_rate, s)[0])
-                        )
+                        systems.append(("nuwave", count, run, lambda s=settings: upsample_array(
+                            pipe, channels, low_rate, s, lossy=lossy, encoder_cut=cut)[0]))
             for system, count, run, produce in systems:
                 start = time.perf_counter()
                 output = np.asarray(produce(), dtype=np.float32).reshape(reference.shape)

@@ -103,7 +103,8 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--codec-cut", default="auto", show_default=True, type=click.Choice(["auto", "yes", "no"]),
               help="Whether the input's cutoff is a lossy codec's, so that the generated band continues the input's "
               "top instead of starting afresh and the encoder's spectral holes under the cut are filled; auto: yes "
-              "for MP3, Vorbis and Opus files.")
+              "for MP3, Vorbis and Opus files, except a constant-bit-rate MP3 whose content ends from 18 kHz up but "
+              "0.6 kHz or more under where its encoder cuts: that band is the recording's own, resampled only.")
 @click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
@@ -180,11 +181,15 @@ def _terminate(signum, frame) -> None:
 def _describe(result, destination: Path, sample_rate: int, top: float | None) -> str:
     info = result.info
     how = ("detected" if result.detected else "given") + (", a codec's" if result.codec_cut else "")
+    if result.encoder_cut is not None:
+        how += f", the recording's own: its encoder cuts at {result.encoder_cut / 1000:.1f} kHz"
     end = sample_rate / 2 if top is None else min(top, sample_rate / 2)
     if not result.full_band:
         what = f"generated {result.cutoff / 1000:.1f}-{end / 1000:.1f} kHz"
     elif top is not None and top <= result.cutoff:
         what = "content already reaches --top, resampled only"
+    elif result.encoder_cut is not None:
+        what = "its own full band, resampled only"
     else:
         what = "full band, resampled only"
     return (f"{info.path}: {info.sample_rate} Hz, {info.channels} ch, {info.duration:.1f} s, cutoff "

@@ -18,6 +18,7 @@ import torch
 
 from nuwave.audio.cutoff import SpectrumAccumulator
 from nuwave.audio.dsp import MERGE_HOP, resample
+from nuwave.audio.encoder import content_ends_under_cut, encoder_cut
 from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
 from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE
@@ -55,7 +56,8 @@ class UpsampleSettings:
 @dataclass(frozen=True)
 class FileResult:
     """What happened to one file: the cutoff used (Hz), whether it was detected or given, whether the input
-    already had the full band (then it was only resampled), and whether the cutoff was taken as a codec's."""
+    already had the full band (then it was only resampled), whether the cutoff was taken as a codec's, and where
+    the file's encoder would have cut when its content ends under that (`Treatment.encoder_cut`)."""
 
     info: AudioInfo
     cutoff: float
@@ -63,6 +65,40 @@ class FileResult:
     full_band: bool
     windows: int
     codec_cut: bool = False
+    encoder_cut: float | None = None
+
+
+# A recording whose content ends at this or above, under an encoder that would have kept more, holds its own band:
+# no reduced sample rate in use reaches it (32 kHz, the highest, ends at 16 kHz); a production low-pass, a
+# converter or a microphone ends it (18-20 kHz), and nothing above it was lost. Lower cliffs under a codec stay the
+# codec's: an encoder short of bits drops its top band and cuts under its nominal frequency (at 64 kbit/s mono,
+# 0.5-1 kHz under it on held-out speech and music), which looks the same.
+OWN_BAND_HZ = 18000.0
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """How an input's cutoff is taken: as a lossy codec's (`codec_cut`), or as the end of a band that is full
+    (`full_band`: resampled only). `encoder_cut`: where the input's encoder would have cut (Hz), when the input's
+    content ends from `OWN_BAND_HZ` up but clearly under that (`nuwave.audio.encoder.content_ends_under_cut`):
+    the band is then the recording's own, whole."""
+
+    codec_cut: bool
+    full_band: bool
+    encoder_cut: float | None = None
+
+
+def treatment(cutoff: float, foot: float, lossy: bool, encoder_cut: float | None, settings: UpsampleSettings,
+              model_rate: int) -> Treatment:
+    """How to take an input whose cliff has its edge at `cutoff` and its foot at `foot` (Hz): `lossy`: its format is
+    a lossy codec's; `encoder_cut`: where its encoder would cut (`nuwave.audio.encoder.encoder_cut`, None:
+    unknown). `settings.codec_cut` None decides from these; True or False is the user's word and is kept."""
+    full_band = nothing_to_generate(cutoff, settings, model_rate)
+    if settings.codec_cut is not None:
+        return Treatment(settings.codec_cut and not full_band, full_band)
+    if lossy and not full_band and cutoff >= OWN_BAND_HZ and content_ends_under_cut(foot, encoder_cut):
+        return Treatment(False, True, encoder_cut)
+    return Treatment(lossy and not full_band, full_band)
 
 
 @dataclass(frozen=True)
@@ -72,6 +108,7 @@ class Scan:
 
     cutoff: float
     levels: tuple[float, ...]
+    foot: float = 0.0
 
     @classmethod
     def of(cls, blocks, sample_rate: int) -> "Scan":
@@ -82,11 +119,12 @@ class Scan:
             energy = energy + np.square(block, dtype=np.float64).sum(axis=-1)
             count += block.shape[-1]
         levels = tuple(float(x) for x in np.sqrt(np.atleast_1d(energy) / max(count, 1)))
-        return cls(spectrum.cutoff(sample_rate), levels)
+        edge, foot = spectrum.cliff(sample_rate)
+        return cls(edge, levels, foot)
 
 
 def scan(info: AudioInfo) -> Scan:
-    """Read the file once, checking every sample (`Scan`)."""
+    """Read the file once, checking every sample (`Scan`); its cutoff and the foot of its cliff (Hz)."""
     return Scan.of(read_blocks(info, READ_BLOCK), info.sample_rate)
 
 
@@ -113,32 +151,37 @@ def upsample_file(
         raise AudioError(source, "the output path is the input path; choose another output")
     output_format(destination, settings.subtype)
     info, cutoff, detected, found = check_input(source, settings)
-    full_band = nothing_to_generate(cutoff, settings, pipe.model_rate)
-    codec_cut = (info.lossy if settings.codec_cut is None else settings.codec_cut) and not full_band
+    how = treatment(cutoff, found.foot, info.lossy, encoder_cut(source) if info.lossy else None, settings,
+                    pipe.model_rate)
     plan = chunk_plan(pipe, info.frames, info.sample_rate, settings)
     with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
-        if full_band:
+        if how.full_band:
             _resample_stream(info, settings.target_rate, write)
         else:
             windows = _read_windows(info, list(plan.windows()))
-            generate(pipe, windows, plan, info.channels, cutoff, found.levels, codec_cut, settings, write, on_chunks)
-    return FileResult(info, cutoff, detected, full_band, 0 if full_band else len(plan), codec_cut)
+            generate(pipe, windows, plan, info.channels, cutoff, found.levels, how.codec_cut, settings, write,
+                     on_chunks)
+    return FileResult(info, cutoff, detected, how.full_band, 0 if how.full_band else len(plan), how.codec_cut,
+                      how.encoder_cut)
 
 
 def upsample_array(
-    pipe, audio: np.ndarray, sample_rate: int, settings: UpsampleSettings, on_chunks: ChunkCallback | None = None
+    pipe, audio: np.ndarray, sample_rate: int, settings: UpsampleSettings, on_chunks: ChunkCallback | None = None,
+    lossy: bool = False, encoder_cut: float | None = None,
 ) -> tuple[np.ndarray, float]:
-    """The same journey as `upsample_file` for audio in memory, `(C, T)` -> `(C, T')`; returns the cutoff used."""
+    """The same journey as `upsample_file` for audio in memory, `(C, T)` -> `(C, T')`; returns the cutoff used.
+    `lossy`, `encoder_cut`: what `upsample_file` reads from a file's format (`treatment`)."""
     audio = np.asarray(audio, dtype=np.float32)
     found = Scan.of([audio], sample_rate)
     cutoff = found.cutoff if settings.cutoff is None else float(settings.cutoff)
     length = round(audio.shape[-1] * settings.target_rate / sample_rate)
-    if nothing_to_generate(cutoff, settings, pipe.model_rate):
+    how = treatment(cutoff, found.foot, lossy, encoder_cut, settings, pipe.model_rate)
+    if how.full_band:
         return resample(audio, sample_rate, settings.target_rate, length), cutoff
     plan = chunk_plan(pipe, audio.shape[-1], sample_rate, settings)
     pieces: list[np.ndarray] = []
     windows = ((start, audio[:, start:end]) for start, end in plan.windows())
-    generate(pipe, windows, plan, audio.shape[0], cutoff, found.levels, bool(settings.codec_cut), settings,
+    generate(pipe, windows, plan, audio.shape[0], cutoff, found.levels, how.codec_cut, settings,
              pieces.append, on_chunks)
     return np.concatenate(pieces, axis=-1), cutoff
 

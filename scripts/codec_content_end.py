@@ -1,0 +1,153 @@
+"""MP3s of recordings whose content ends under the encoder's cut: the band above is the recording's own
+(`nuwave.inference.upsample.treatment`), against taking every MP3 cliff as the encoder's, written as markdown to
+stdout.
+
+The held-out benchmark references (speech, music mixed to mono, stereo music), each at its own sample rate (those
+above 48 kHz at 44.1 or 48 kHz), as they are and low-passed at 19 and 20 kHz (Chebyshev I, order 10, zero phase:
+the speech-pauses set's 20 kHz cut), are written as 128 kbit/s constant-bit-rate MP3 files and upsampled at their
+own rate through `upsample_file`, as `nuwave upsample` does (8 steps, seed 0): once with the defaults
+(`--codec-cut auto`) and once with every MP3 cliff taken as the encoder's (`--codec-cut yes`, the behaviour before
+`treatment` looked at the encoder). LAME cuts a mono 128 kbit/s MP3 at 20.2 kHz (44.1 kHz) or 20.5 kHz (48 kHz)
+and a joint-stereo one at 16.7 kHz.
+
+    python scripts/codec_content_end.py > eval/results/codec_content_end.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from nuwave.audio.degrade import encode, lowpass, mp3_level
+from nuwave.audio.dsp import fit_length, resample
+from nuwave.audio.encoder import lame_cut
+from nuwave.audio.files import read_audio
+from nuwave.benchmark.evaluate import (
+    Suite,
+    analysis_pipeline,
+    condition_name,
+    file_metrics,
+    load_reference,
+    suite_file,
+)
+from nuwave.benchmark.tables import markdown_table
+from nuwave.corpus.benchmark_sets import TOP_CUT_HZ
+from nuwave.inference.options import DEFAULT_MODEL
+from nuwave.inference.upsample import Scan, UpsampleSettings, treatment, upsample_file
+
+KBPS = 128
+# An output counts as worse than the decoded MP3 above this ratio of their LSDs (a file only resampled differs from
+# the decoded MP3 by the output's 24-bit quantisation in its empty bins).
+WORSE = 1.01
+CONTENT_ENDS = (None, 19000.0, TOP_CUT_HZ)
+SUITES = ("speech", "music", "speech-pauses", "stereo")
+SETS = (("speech", "speech_benchmark.txt", False), ("music", "music_benchmark.txt", False),
+        ("stereo music", "stereo_benchmark.txt", True))
+
+
+def references(data: Path, manifest: str, stereo: bool) -> list[tuple[np.ndarray, int]]:
+    """`(C, T)` references at their own rates (mono sets mixed to one channel), those above 48 kHz brought down to
+    44.1 or 48 kHz (the rates an MP3 of them would have)."""
+    lines = [line.strip() for line in (data / manifest).read_text().splitlines()]
+    out = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        audio, rate = read_audio(data / line)
+        if rate > 48000:
+            audio, rate = resample(audio, rate, 44100 if rate % 44100 == 0 else 48000), (
+                44100 if rate % 44100 == 0 else 48000)
+        out.append((audio if stereo else audio.mean(axis=0, keepdims=True), rate))
+    return out
+
+
+def lsd(path: Path, reference: np.ndarray, rate: int, cutoff: float) -> float:
+    audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = fit_length(np.ascontiguousarray(audio.T), reference.shape[-1])
+    squeeze = (lambda x: x[0]) if reference.shape[0] == 1 else (lambda x: x)
+    values = file_metrics(torch.from_numpy(squeeze(audio)), torch.from_numpy(squeeze(reference)), cutoff, rate)
+    return values["lsd"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    args = parser.parse_args()
+    pipe = analysis_pipeline(args.model)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        for name, manifest, stereo in SETS:
+            files = references(args.data, manifest, stereo)
+            for end in CONTENT_ENDS:
+                cells = []  # per file: decoded, default, codec's, own band (0/1), encoder cut or nan
+                for number, (audio, rate) in enumerate(files):
+                    reference = audio if end is None else lowpass(audio, rate, end, "cheby1", 10, 0.05,
+                                                                  zero_phase=True)
+                    reference = np.ascontiguousarray(reference, dtype=np.float32)
+                    source = folder / f"{number}.mp3"
+                    source.write_bytes(encode(reference, rate, "mp3", mp3_level(KBPS), constant=True))
+                    row = []
+                    for setting in (None, True):
+                        settings = UpsampleSettings(target_rate=rate, codec_cut=setting)
+                        result = upsample_file(pipe, source, folder / f"{number}_{setting}.wav", settings)
+                        if setting is None:
+                            own, cut = result.encoder_cut is not None, result.encoder_cut or np.nan
+                        row.append(lsd(folder / f"{number}_{setting}.wav", reference, rate, result.cutoff))
+                    decoded = lsd(source, reference, rate, result.cutoff)
+                    cells.append([decoded, *row, float(own), cut])
+                cells = np.asarray(cells, dtype=np.float64)
+                decoded = cells[:, 0].mean()
+                worse = (cells[:, 1:3] > WORSE * cells[:, :1]).sum(axis=0)
+                rows.append([name, "as it is" if end is None else f"ends at {end / 1000:g} kHz", f"{len(cells)}",
+                             f"{int(cells[:, 3].sum())}",
+                             "-" if np.isnan(cells[:, 4]).all() else f"{np.nanmean(cells[:, 4]) / 1000:.1f}",
+                             f"{cells[:, 1].mean() / decoded:.3f}", f"{worse[0]}",
+                             f"{cells[:, 2].mean() / decoded:.3f}", f"{worse[1]}"])
+    print("Produced by `python scripts/codec_content_end.py`\n")
+    print(f"Held-out benchmark references at their own rates as {KBPS} kbit/s constant-bit-rate MP3 files, "
+          "upsampled at that rate through `upsample_file` (8 steps, seed 0). LSD: the mean over files of the "
+          "output's (the benchmark's LSD) over the mean of the decoded MP3's. `own band`: files whose content "
+          "ends from 18 kHz up but 0.6 kHz or more under where the encoder cuts (`encoder cut`, LAME measured at "
+          "the file's settings), resampled only by default; `every cliff the codec's`: `--codec-cut yes`, how "
+          "every MP3 was taken before. `worse`: files whose output's LSD is more than 1% above the decoded MP3's.\n")
+    header = ["set", "content", "files", "own band", "their encoder cut (kHz)", "LSD / decoded, default", "worse",
+              "LSD / decoded, every cliff the codec's", "worse"]
+    print("\n".join(markdown_table(header, rows)))
+    print("\nThe benchmark's own MP3 inputs (every suite, as `nuwave eval` makes them): how many `treatment` takes "
+          "as the recording's own band.\n")
+    own = benchmark_rows(args.data, pipe.model_rate)
+    print("\n".join(markdown_table(["suite", "condition", "inputs", "own band"], own)))
+
+
+def benchmark_rows(data: Path, model_rate: int) -> list[list[str]]:
+    """Per shipped suite and MP3 condition: the inputs, and those whose content ends under the encoder's cut."""
+    rows = []
+    for name in SUITES:
+        suite = Suite.load(suite_file(name), data)
+        counts: dict[str, list[int]] = {}
+        for path in suite.files:
+            reference = load_reference(path, suite.output_rate, suite.input_rates, suite.stereo)
+            for condition in suite.conditions():
+                if condition.input_rate is not None:
+                    continue
+                low, rate = condition.apply(reference, suite.output_rate)
+                channels = np.atleast_2d(low)
+                found = Scan.of([channels], rate)
+                how = treatment(found.cutoff, found.foot, True, lame_cut(rate, channels.shape[0], condition.kbps),
+                                UpsampleSettings(target_rate=rate), model_rate)
+                counts.setdefault(condition_name(condition), []).append(int(how.encoder_cut is not None))
+        rows += [[name, condition, f"{len(own)}", f"{sum(own)}"] for condition, own in counts.items()]
+    return rows
+
+
+if __name__ == "__main__":
+    with torch.no_grad():
+        sys.exit(main())
