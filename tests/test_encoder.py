@@ -62,6 +62,16 @@ def test_an_id3_tag_is_skipped_and_a_variable_bit_rate_or_garbage_says_nothing()
     assert read_stream(b"\xff\xfb\x90\xc4" + bytes(100)) is None  # one sync pattern is not a run of frames
 
 
+def test_the_encoder_cut_is_read_after_a_large_tag(tmp_path):
+    size = 200_000  # cover art
+    tag = b"ID3\x04\x00\x00" + bytes([(size >> 21) & 127, (size >> 14) & 127, (size >> 7) & 127, size & 127])
+    (tmp_path / "tagged.mp3").write_bytes(tag + bytes(size) + mp3_bytes(noise(44100), 44100, 128))
+    assert encoder_cut(tmp_path / "tagged.mp3") == lame_cut(44100, 1, 128)
+    (tmp_path / "vbr.mp3").write_bytes(mp3_bytes(noise(44100, 4.0), 44100, None))
+    assert encoder_cut(tmp_path / "vbr.mp3") is None
+    assert encoder_cut(tmp_path / "missing.mp3") is None
+
+
 def test_lame_cuts_where_its_bit_rate_and_channels_say():
     mono, stereo = lame_cut(44100, 1, 128), lame_cut(44100, 2, 128)
     assert 19500 < mono < 20800  # LAME's table: 20.5 kHz for mono at 128 kbit/s

@@ -154,9 +154,9 @@ def encoder_cut(path: Path | str) -> float | None:
         with open(path, "rb") as handle:
             head = handle.read(16384)
             start = _skip_id3(head)
-            if start > len(head) - 4096:  # a large tag (cover art) before the audio
+            if start > len(head) - 4096:  # a large tag (cover art) before the audio: read from its end
                 handle.seek(start)
-                head = bytes(start) + handle.read(16384)
+                head = handle.read(16384)
     except OSError:
         return None
     stream = read_stream(head)
