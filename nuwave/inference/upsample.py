@@ -103,12 +103,12 @@ def treatment(cutoff: float, foot: float, lossy: bool, encoder_cut: float | None
 
 @dataclass(frozen=True)
 class Scan:
-    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`) and the RMS of each
-    channel."""
+    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), the RMS of each channel and
+    the foot of its cliff in Hz (`nuwave.audio.cutoff.cliff_from_spectrum`)."""
 
     cutoff: float
     levels: tuple[float, ...]
-    foot: float = 0.0
+    foot: float
 
     @classmethod
     def of(cls, blocks, sample_rate: int) -> "Scan":
