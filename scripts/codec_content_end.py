@@ -16,6 +16,7 @@ and a joint-stereo one at 16.7 kHz.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from nuwave.audio.degrade import encode, lowpass, mp3_level
+from nuwave.audio.degrade import encode, lowpass, mp3_level, spectral_tilt
 from nuwave.audio.dsp import fit_length, resample
 from nuwave.audio.encoder import lame_cut
 from nuwave.audio.files import read_audio
@@ -42,6 +43,10 @@ from nuwave.inference.options import DEFAULT_MODEL
 from nuwave.inference.upsample import Scan, UpsampleSettings, treatment, upsample_file
 
 KBPS = 128
+CUT_TABLE_KBPS = (64, 96, 128, 160, 192, 256, 320)
+TILTS = (0.0, -6.0, -12.0)
+TILT_CORNER_HZ = 4000.0
+QUIET_DB = -40.0
 # An output counts as worse than the decoded MP3 above this ratio of their LSDs (a file only resampled differs from
 # the decoded MP3 by the output's 24-bit quantisation in its empty bins).
 WORSE = 1.01
@@ -121,10 +126,43 @@ def main() -> None:
     header = ["set", "content", "files", "own band", "their encoder cut (kHz)", "LSD / decoded, default", "worse",
               "LSD / decoded, every cliff the codec's", "worse"]
     print("\n".join(markdown_table(header, rows)))
+    print("\nWhere LAME cuts (`nuwave.audio.encoder.lame_cut`: the foot of its cliff on noise, kHz), by bit rate.\n")
+    cuts = [[f"{rate / 1000:g} kHz", "mono" if channels == 1 else "stereo",
+             *(f"{lame_cut(rate, channels, kbps) / 1000:.1f}" for kbps in CUT_TABLE_KBPS)]
+            for rate in (44100, 48000) for channels in (1, 2)]
+    print("\n".join(markdown_table(["rate", "channels", *(f"{kbps} kbit/s" for kbps in CUT_TABLE_KBPS)], cuts)))
     print("\nThe benchmark's own MP3 inputs (every suite, as `nuwave eval` makes them): how many `treatment` takes "
           "as the recording's own band.\n")
     own = benchmark_rows(args.data, pipe.model_rate)
     print("\n".join(markdown_table(["suite", "condition", "inputs", "own band"], own)))
+    print("\nDark and quiet recordings, whose top LAME may drop under its usual cut: the held-out speech and mono "
+          f"music references as they are (their content goes on above the cut), tilted above {TILT_CORNER_HZ / 1000:g} "
+          f"kHz and at full level or {QUIET_DB:g} dB, as {KBPS} kbit/s MP3s: how many `treatment` takes as their "
+          "own band (resampled only: no better than the decoded MP3, no worse) and the lowest feet of their cliffs.\n")
+    print("\n".join(markdown_table(["tilt (dB per octave)", "level", "files", "own band", "lowest feet (kHz)"],
+                                   dark_rows(args.data, pipe.model_rate))))
+
+
+def dark_rows(data: Path, model_rate: int) -> list[list[str]]:
+    """Per tilt and level: the mono references as MP3s, how many are taken as their own band."""
+    files = [item for name, manifest, stereo in SETS if not stereo for item in references(data, manifest, stereo)]
+    rows = []
+    for tilt in TILTS:
+        for gain_db in (0.0, QUIET_DB):
+            own, feet = 0, []
+            for audio, rate in files:
+                shaped = spectral_tilt(audio[0], rate, tilt, TILT_CORNER_HZ) * 10 ** (gain_db / 20)
+                decoded, _ = sf.read(io.BytesIO(encode(shaped, rate, "mp3", mp3_level(KBPS), constant=True)),
+                                     dtype="float32", always_2d=True)
+                found = Scan.of([decoded.T], rate)
+                how = treatment(found.cutoff, found.foot, True, lame_cut(rate, 1, KBPS),
+                                UpsampleSettings(target_rate=rate), model_rate)
+                own += how.encoder_cut is not None
+                feet.append(found.foot)
+            lowest = ", ".join(f"{foot / 1000:.1f}" for foot in sorted(feet)[:3])
+            rows.append([f"{tilt:+g}", "full" if gain_db == 0 else f"{gain_db:g} dB", f"{len(files)}", f"{own}",
+                         lowest])
+    return rows
 
 
 def benchmark_rows(data: Path, model_rate: int) -> list[list[str]]:

@@ -14,9 +14,9 @@ encoded with the MP3 encoder libsndfile carries (LAME; ffmpeg's libmp3lame cuts 
 foot of a mono 44.1 kHz 128 kbit/s cut at 20.2 kHz). The LAME tag's own low-pass field is not read: ffmpeg
 leaves it at 0, and LAME's written value lies up to 0.4 kHz from where its filter actually ends. A variable bit
 rate file (a Xing header, or frames of different bit rates) gives None: its cut follows a quality setting the
-file does not state. Ogg Vorbis is left out: libvorbis's cut moves with what it codes (the same held-out voices,
-full band, came out of its 96 kbit/s quality with cliffs at 18.2-19.2 kHz, where it cuts noise at 20.8 kHz), so a
-cliff under its cut on noise does not tell that the content ended there.
+file does not state. Ogg Vorbis is left out: libvorbis's cut moves with what it codes (full-band voices came out
+of it with cliffs well under its cut on noise), so a cliff under its cut on noise does not tell that the content
+ended there.
 """
 
 from __future__ import annotations
