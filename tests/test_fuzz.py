@@ -12,6 +12,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
+from nuwave.audio.files import LOSSY_FORMATS
 
 CASES = 320
 RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, 192000, 12345, 7999, 200000)
@@ -107,9 +108,11 @@ def test_fuzz_every_input_ends_in_a_valid_output_or_a_clean_error(tmp_path, fuzz
             outcomes["output"] += 1
             assert left == ["o.wav"], context
             info_in = sf.info(str(source))
+            # A lossy file's header only estimates its length: the output follows what it decodes to (never padded)
+            frames = sf.read(str(source))[0].shape[0] if info_in.format in LOSSY_FORMATS else info_in.frames
             audio, rate = sf.read(str(out / "o.wav"), dtype="float32", always_2d=True)
             assert rate == 48000, context
-            assert audio.shape == (round(info_in.frames * 48000 / info_in.samplerate), info_in.channels), context
+            assert audio.shape == (round(frames * 48000 / info_in.samplerate), info_in.channels), context
             assert np.isfinite(audio).all(), context
         else:
             outcomes["error"] += 1

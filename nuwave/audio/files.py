@@ -22,10 +22,12 @@ MIN_RATE, MAX_RATE = 8000, 192000
 FLAC_MAX_CHANNELS = 8
 # Samples beyond this magnitude (+36 dBFS) are not audio but a corrupt float file.
 MAX_SAMPLE = 64.0
-# A lossy file may decode a little shorter than its header's estimate (encoder delay, frame rounding); more than
-# this (samples, or this fraction of the file) is a truncated file.
-LOSSY_SHORTFALL = (4608, 0.02)
-LOSSY_FORMATS = ("MPEG", "OGG")
+# A lossy file may decode a little shorter than its header's estimate (encoder delay, frame rounding: an MP3 without
+# a gapless tag, whose length is estimated from its size, decodes 90-110 samples short); more than this (samples:
+# two MPEG-1 frames, or this fraction of the file) is a truncated file.
+LOSSY_SHORTFALL = (2304, 0.02)
+# Containers of lossy codecs as libsndfile names them ("MP3" since 1.1, "MPEG" before).
+LOSSY_FORMATS = ("MP3", "MPEG", "OGG")
 # Encodings whose top band is cut by the encoder (not by the recording): `AudioInfo.lossy`.
 LOSSY_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS")
 # Temporary outputs are named `.<stem>.nuwave-<pid>-<random>.part`: the process id says whose they are, so a later

@@ -8,7 +8,7 @@ component; choosing one by name is the command line's business (`nuwave.models.s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -103,12 +103,14 @@ def treatment(cutoff: float, foot: float, lossy: bool, encoder_cut: float | None
 
 @dataclass(frozen=True)
 class Scan:
-    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), the RMS of each channel and
-    the foot of its cliff in Hz (`nuwave.audio.cutoff.cliff_from_spectrum`)."""
+    """What one read of a whole input tells: its cutoff in Hz (`nuwave.audio.cutoff`), the RMS of each channel, the
+    foot of its cliff in Hz (`nuwave.audio.cutoff.cliff_from_spectrum`) and how many samples it decoded to (a lossy
+    file's header only estimates that: an MP3 without a gapless tag may decode a few hundred samples shorter)."""
 
     cutoff: float
     levels: tuple[float, ...]
     foot: float
+    frames: int
 
     @classmethod
     def of(cls, blocks, sample_rate: int) -> "Scan":
@@ -120,7 +122,7 @@ class Scan:
             count += block.shape[-1]
         levels = tuple(float(x) for x in np.sqrt(np.atleast_1d(energy) / max(count, 1)))
         edge, foot = spectrum.cliff(sample_rate)
-        return cls(edge, levels, foot)
+        return cls(edge, levels, foot, count)
 
 
 def scan(info: AudioInfo) -> Scan:
@@ -129,7 +131,8 @@ def scan(info: AudioInfo) -> Scan:
 
 
 def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, float, bool, Scan]:
-    """Probe and scan `source`; returns its info, the cutoff to use, whether it was detected, and its scan."""
+    """Probe and scan `source`; returns its info (its length as decoded), the cutoff to use, whether it was
+    detected, and its scan."""
     info = probe(source)
     if info.duration < MIN_SECONDS:
         raise AudioError(source, f"too short ({info.frames} samples); at least {MIN_SECONDS * 1000:g} ms is needed")
@@ -137,6 +140,7 @@ def check_input(source: Path, settings: UpsampleSettings) -> tuple[AudioInfo, fl
     if settings.cutoff is not None and not 0 < settings.cutoff <= nyquist:
         raise AudioError(source, f"--cutoff {settings.cutoff:g} Hz is above the input's Nyquist {nyquist:g} Hz")
     found = scan(info)
+    info = replace(info, frames=found.frames)  # what the file decodes to, for the second read and the output
     if settings.cutoff is not None:
         return info, float(settings.cutoff), False, found
     return info, found.cutoff, True, found
