@@ -155,8 +155,8 @@ def upsample_file(
         raise AudioError(source, "the output path is the input path; choose another output")
     output_format(destination, settings.subtype)
     info, cutoff, detected, found = check_input(source, settings)
-    how = treatment(cutoff, found.foot, info.lossy, encoder_cut(source) if info.lossy else None, settings,
-                    pipe.model_rate)
+    asks = info.lossy and settings.codec_cut is None and cutoff >= OWN_BAND_HZ  # only then can the encoder matter
+    how = treatment(cutoff, found.foot, info.lossy, encoder_cut(source) if asks else None, settings, pipe.model_rate)
     plan = chunk_plan(pipe, info.frames, info.sample_rate, settings)
     with atomic_writer(destination, settings.target_rate, info.channels, settings.subtype) as write:
         if how.full_band:
