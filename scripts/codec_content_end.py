@@ -4,8 +4,8 @@ stdout.
 
 The held-out benchmark references (speech, music mixed to mono, stereo music), each at its own sample rate (those
 above 48 kHz at 44.1 or 48 kHz), as they are and low-passed at 19 and 20 kHz (Chebyshev I, order 10, zero phase:
-the speech-pauses set's 20 kHz cut), are written as 128 kbit/s constant-bit-rate MP3 files and upsampled at their
-own rate through `upsample_file`, as `nuwave upsample` does (8 steps, seed 0): once with the defaults
+the speech-pauses set's 20 kHz cut), are written as 128 kbit/s constant-bit-rate MP3 files and as LAME's best
+variable-bit-rate ones (-V 0, which low-passes nothing on noise), and upsampled at their own rate through `upsample_file`, as `nuwave upsample` does (8 steps, seed 0): once with the defaults
 (`--codec-cut auto`) and once with every MP3 cliff taken as the encoder's (`--codec-cut yes`, the behaviour before
 `treatment` looked at the encoder). LAME cuts a mono 128 kbit/s MP3 at 20.2 kHz (44.1 kHz) or 20.5 kHz (48 kHz)
 and a joint-stereo one at 16.7 kHz.
@@ -43,6 +43,10 @@ from nuwave.inference.options import DEFAULT_MODEL
 from nuwave.inference.upsample import Scan, UpsampleSettings, treatment, upsample_file
 
 KBPS = 128
+# How the MP3s are made (libsndfile's LAME): constant 128 kbit/s, and LAME's best variable quality (-V 0), which
+# low-passes nothing on noise but may drop the top of what it codes.
+ENCODINGS = ((f"{KBPS} kbit/s", {"compression_level": mp3_level(KBPS), "bitrate_mode": "CONSTANT"}),
+             ("VBR -V 0", {"compression_level": 0.0, "bitrate_mode": "VARIABLE"}))
 CUT_TABLE_KBPS = (64, 96, 128, 160, 192, 256, 320)
 TILTS = (0.0, -6.0, -12.0)
 TILT_CORNER_HZ = 4000.0
@@ -80,6 +84,28 @@ def lsd(path: Path, reference: np.ndarray, rate: int, cutoff: float) -> float:
     return values["lsd"]
 
 
+def compare(pipe, folder: Path, files: list[tuple[np.ndarray, int]], end: float | None, options: dict
+            ) -> np.ndarray:
+    """Per file (low-passed at `end` Hz unless None, as an MP3 of libsndfile's `options`): the decoded MP3's LSD,
+    the default output's, the output's with every cliff the codec's, whether it was taken as its own band, and
+    its encoder's cut (NaN unless so)."""
+    cells = []
+    for number, (audio, rate) in enumerate(files):
+        reference = audio if end is None else lowpass(audio, rate, end, "cheby1", 10, 0.05, zero_phase=True)
+        reference = np.ascontiguousarray(reference, dtype=np.float32)
+        source = folder / f"{number}.mp3"
+        sf.write(str(source), reference.T, rate, format="MP3", subtype="MPEG_LAYER_III", **options)
+        row = []
+        for setting in (None, True):
+            result = upsample_file(pipe, source, folder / f"{number}_{setting}.wav",
+                                   UpsampleSettings(target_rate=rate, codec_cut=setting))
+            if setting is None:
+                own, cut = result.encoder_cut is not None, result.encoder_cut or np.nan
+            row.append(lsd(folder / f"{number}_{setting}.wav", reference, rate, result.cutoff))
+        cells.append([lsd(source, reference, rate, result.cutoff), *row, float(own), cut])
+    return np.asarray(cells, dtype=np.float64)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data"))
@@ -88,43 +114,28 @@ def main() -> None:
     pipe = analysis_pipeline(args.model)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        for name, manifest, stereo in SETS:
-            files = references(args.data, manifest, stereo)
-            for end in CONTENT_ENDS:
-                cells = []  # per file: decoded, default, codec's, own band (0/1), encoder cut or nan
-                for number, (audio, rate) in enumerate(files):
-                    reference = audio if end is None else lowpass(audio, rate, end, "cheby1", 10, 0.05,
-                                                                  zero_phase=True)
-                    reference = np.ascontiguousarray(reference, dtype=np.float32)
-                    source = folder / f"{number}.mp3"
-                    source.write_bytes(encode(reference, rate, "mp3", mp3_level(KBPS), constant=True))
-                    row = []
-                    for setting in (None, True):
-                        settings = UpsampleSettings(target_rate=rate, codec_cut=setting)
-                        result = upsample_file(pipe, source, folder / f"{number}_{setting}.wav", settings)
-                        if setting is None:
-                            own, cut = result.encoder_cut is not None, result.encoder_cut or np.nan
-                        row.append(lsd(folder / f"{number}_{setting}.wav", reference, rate, result.cutoff))
-                    decoded = lsd(source, reference, rate, result.cutoff)
-                    cells.append([decoded, *row, float(own), cut])
-                cells = np.asarray(cells, dtype=np.float64)
-                decoded = cells[:, 0].mean()
-                worse = (cells[:, 1:3] > WORSE * cells[:, :1]).sum(axis=0)
-                rows.append([name, "as it is" if end is None else f"ends at {end / 1000:g} kHz", f"{len(cells)}",
-                             f"{int(cells[:, 3].sum())}",
-                             "-" if np.isnan(cells[:, 4]).all() else f"{np.nanmean(cells[:, 4]) / 1000:.1f}",
-                             f"{cells[:, 1].mean() / decoded:.3f}", f"{worse[0]}",
-                             f"{cells[:, 2].mean() / decoded:.3f}", f"{worse[1]}"])
+        for coding, options in ENCODINGS:
+            for name, manifest, stereo in SETS:
+                files = references(args.data, manifest, stereo)
+                for end in CONTENT_ENDS:
+                    cells = compare(pipe, Path(folder), files, end, options)
+                    decoded = cells[:, 0].mean()
+                    worse = (cells[:, 1:3] > WORSE * cells[:, :1]).sum(axis=0)
+                    rows.append([coding, name, "as it is" if end is None else f"ends at {end / 1000:g} kHz",
+                                 f"{len(cells)}", f"{int(cells[:, 3].sum())}",
+                                 "-" if np.isnan(cells[:, 4]).all() else f"{np.nanmean(cells[:, 4]) / 1000:.1f}",
+                                 f"{cells[:, 1].mean() / decoded:.3f}", f"{worse[0]}",
+                                 f"{cells[:, 2].mean() / decoded:.3f}", f"{worse[1]}"])
     print("Produced by `python scripts/codec_content_end.py`\n")
-    print(f"Held-out benchmark references at their own rates as {KBPS} kbit/s constant-bit-rate MP3 files, "
+    print(f"Held-out benchmark references at their own rates as MP3 files ({KBPS} kbit/s constant, and LAME's best "
+          "variable quality), "
           "upsampled at that rate through `upsample_file` (8 steps, seed 0). LSD: the mean over files of the "
           "output's (the benchmark's LSD) over the mean of the decoded MP3's. `own band`: files whose content "
           "ends from 18 kHz up but 0.6 kHz or more under where the encoder cuts (`encoder cut`, LAME measured at "
           "the file's settings), resampled only by default; `every cliff the codec's`: `--codec-cut yes`, how "
           "every MP3 was taken before. `worse`: files whose output's LSD is more than 1% above the decoded MP3's.\n")
-    header = ["set", "content", "files", "own band", "their encoder cut (kHz)", "LSD / decoded, default", "worse",
-              "LSD / decoded, every cliff the codec's", "worse"]
+    header = ["MP3", "set", "content", "files", "own band", "their encoder cut (kHz)", "LSD / decoded, default",
+              "worse", "LSD / decoded, every cliff the codec's", "worse"]
     print("\n".join(markdown_table(header, rows)))
     print("\nWhere LAME cuts (`nuwave.audio.encoder.lame_cut`: the foot of its cliff on noise, kHz), by bit rate.\n")
     cuts = [[f"{rate / 1000:g} kHz", "mono" if channels == 1 else "stereo",

@@ -20,6 +20,7 @@ from nuwave.audio.encoder import (
     encoder_cut,
     lame_cut,
     lame_level,
+    lame_vbr_cut,
     read_stream,
 )
 from nuwave.inference.upsample import OWN_BAND_HZ, UpsampleSettings, treatment, upsample_file
@@ -57,7 +58,7 @@ def test_an_id3_tag_is_skipped_and_a_variable_bit_rate_or_garbage_says_nothing()
     size = 3000  # an ID3v2 tag with a 3000-byte body, its size written 7 bits a byte
     tag = b"ID3\x04\x00\x00" + bytes([(size >> 21) & 127, (size >> 14) & 127, (size >> 7) & 127, size & 127])
     assert read_stream(tag + bytes(size) + coded).kbps == 128
-    assert read_stream(mp3_bytes(noise(44100, 4.0), 44100, None)).kbps is None
+    assert read_stream(mp3_bytes(noise(44100, 4.0), 44100, None)).kbps is None  # variable
     assert read_stream(bytes(range(256)) * 20) is None
     assert read_stream(b"\xff\xfb\x90\xc4" + bytes(100)) is None  # one sync pattern is not a run of frames
 
@@ -67,9 +68,35 @@ def test_the_encoder_cut_is_read_after_a_large_tag(tmp_path):
     tag = b"ID3\x04\x00\x00" + bytes([(size >> 21) & 127, (size >> 14) & 127, (size >> 7) & 127, size & 127])
     (tmp_path / "tagged.mp3").write_bytes(tag + bytes(size) + mp3_bytes(noise(44100), 44100, 128))
     assert encoder_cut(tmp_path / "tagged.mp3") == lame_cut(44100, 1, 128)
-    (tmp_path / "vbr.mp3").write_bytes(mp3_bytes(noise(44100, 4.0), 44100, None))
-    assert encoder_cut(tmp_path / "vbr.mp3") is None
     assert encoder_cut(tmp_path / "missing.mp3") is None
+
+
+def test_a_variable_bit_rate_is_measured_at_the_quality_its_xing_header_states(tmp_path):
+    coded = mp3_bytes(noise(44100, 4.0), 44100, None)  # libsndfile's level 0.3: LAME -V 3
+    assert read_stream(coded).vbr_quality == 3
+    (tmp_path / "vbr.mp3").write_bytes(coded)
+    assert encoder_cut(tmp_path / "vbr.mp3") == lame_vbr_cut(44100, 1, 3)
+    assert lame_vbr_cut(44100, 1, 0) == 22050.0  # -V 0 low-passes nothing
+    assert lame_vbr_cut(44100, 1, 2) < lame_vbr_cut(44100, 1, 1) < 22050.0
+    at = coded.find(b"Xing")  # ffmpeg writes 0 as the quality: unknown
+    flags = int.from_bytes(coded[at + 4: at + 8], "big")
+    field = at + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4)
+    (tmp_path / "ffmpeg.mp3").write_bytes(coded[:field] + bytes(4) + coded[field + 4:])
+    assert read_stream(coded[:field] + bytes(4) + coded[field + 4:]).vbr_quality is None
+    assert encoder_cut(tmp_path / "ffmpeg.mp3") is None
+
+
+def test_a_best_quality_vbr_mp3_of_a_recording_that_ends_at_20khz_keeps_its_own_band(tmp_path, tiny_pipeline):
+    rate = 44100
+    ended = lowpass(falling_noise(rate)[:, 0], rate, 20000.0, "cheby1", 10, zero_phase=True)[:, None]
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", rate, 1, format="MP3", subtype="MPEG_LAYER_III", compression_level=0.0,
+                      bitrate_mode="VARIABLE") as out:
+        out.write(ended)
+    (tmp_path / "v0.mp3").write_bytes(buffer.getvalue())
+    result = upsample_file(tiny_pipeline, tmp_path / "v0.mp3", tmp_path / "v0.wav",
+                           UpsampleSettings(target_rate=48000, num_inference_steps=1))
+    assert result.full_band and result.encoder_cut == 22050.0
 
 
 def test_lame_cuts_where_its_bit_rate_and_channels_say():

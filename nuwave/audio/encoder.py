@@ -8,15 +8,15 @@ nothing. Read as the encoder's cut, such a cliff has a band generated above it t
 held-out speech low-passed at 19 kHz, a 128 kbit/s mono MP3 came out at 2.5 x the decoded input's LSD
 (`eval/results/codec_content_end.md`).
 
-`encoder_cut` says where the encoder of a constant-bit-rate MP3 file would cut: it reads the bit rate, sample rate
+`encoder_cut` says where the encoder of an MP3 file would cut: it reads the bit rate, sample rate
 and channel count from the file's first frames and measures the cliff LAME leaves at those settings, on noise
 encoded with the MP3 encoder libsndfile carries (LAME; ffmpeg's libmp3lame cuts within 50 Hz of it: both put the
 foot of a mono 44.1 kHz 128 kbit/s cut at 20.2 kHz). The LAME tag's own low-pass field is not read: ffmpeg
 leaves it at 0, and LAME's written value lies up to 0.4 kHz from where its filter actually ends. A variable bit
-rate file (a Xing header, or frames of different bit rates) gives None: its cut follows a quality setting the
-file does not state. Ogg Vorbis is left out: libvorbis's cut moves with what it codes (full-band voices came out
-of it with cliffs well under its cut on noise), so a cliff under its cut on noise does not tell that the content
-ended there.
+rate file (a Xing header, or frames of different bit rates) is measured at the quality its Xing header states
+(`lame_vbr_cut`; LAME and libsndfile state it, ffmpeg does not, and then it gives None). Ogg Vorbis is left out:
+libvorbis's cut moves with what it codes (full-band voices came out of it with cliffs well under its cut on noise),
+so a cliff under its cut on noise does not tell that the content ended there.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -47,12 +48,15 @@ ENCODER_MARGIN_HZ = 600.0
 @dataclass(frozen=True)
 class Mp3Stream:
     """What an MP3 file's frame headers state: its sample rate in Hz, channel count, bit rate in kbit/s (None when
-    it varies from frame to frame) and MPEG version (1, 2 or 2.5)."""
+    it varies from frame to frame) and MPEG version (1, 2 or 2.5); for a variable bit rate, LAME's quality setting
+    `-V` (0 best to 9) when its Xing header states it (LAME and libsndfile do, as 100 - 10 V - its algorithm's
+    quality; ffmpeg writes 0 there, which says nothing)."""
 
     sample_rate: int
     channels: int
     kbps: int | None
     version: float
+    vbr_quality: int | None = None
 
 
 def _frame(data: bytes, at: int) -> tuple[Mp3Stream, int] | None:
@@ -107,8 +111,22 @@ def read_stream(head: bytes) -> Mp3Stream | None:
         if position == at + length:  # a lone sync pattern, not a run of frames
             continue
         kbps = stream.kbps if len(rates) == 1 and not variable else None
-        return Mp3Stream(stream.sample_rate, stream.channels, kbps, stream.version)
+        quality = _xing_quality(head, at + 4 + side_info) if variable else None
+        return Mp3Stream(stream.sample_rate, stream.channels, kbps, stream.version, quality)
     return None
+
+
+def _xing_quality(head: bytes, at: int) -> int | None:
+    """LAME's `-V` from the Xing header at `head[at:]`: its quality field (flag 8, after the frame count, byte
+    count and table of contents it flags) is 100 - 10 V - q; None when absent, 0 or out of range."""
+    if len(head) < at + 8:
+        return None
+    flags = int.from_bytes(head[at + 4: at + 8], "big")
+    if not flags & 8:
+        return None
+    offset = at + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4)
+    field = int.from_bytes(head[offset: offset + 4], "big") if len(head) >= offset + 4 else 0
+    return (100 - field) // 10 if 0 < field <= 100 else None
 
 
 def lame_level(kbps: int, version: float) -> float:
@@ -119,27 +137,23 @@ def lame_level(kbps: int, version: float) -> float:
     return float(np.clip((high - kbps) / (high - low), 0.0, 1.0))
 
 
-@functools.lru_cache(maxsize=64)
-def lame_cut(sample_rate: int, channels: int, kbps: int) -> float | None:
-    """The foot in Hz of the cliff LAME leaves at a constant `kbps` kbit/s, `sample_rate` and `channels`, measured
-    on 3 s of noise through a one-pole low-pass (falling towards the top as speech and music do): None when
-    libsndfile cannot encode such a stream or codes it at another bit rate."""
-    from nuwave.audio.cutoff import SpectrumAccumulator
-
-    version = next((v for v, rates in SAMPLE_RATES.items() if sample_rate in rates), None)
-    if version is None or channels not in (1, 2):
-        return None
+def _lame_foot(sample_rate: int, channels: int, states: Callable[[Mp3Stream], bool], **options) -> float | None:
+    """The foot in Hz of the cliff LAME leaves at libsndfile's MP3 `options` on 3 s of noise through a one-pole
+    low-pass (falling towards the top as speech and music do); None when libsndfile cannot encode that stream or
+    its frames do not state what `states` asks."""
     from scipy.signal import lfilter
+
+    from nuwave.audio.cutoff import SpectrumAccumulator
 
     noise = np.random.default_rng(0).standard_normal((3 * sample_rate, channels))
     noise = (0.02 * lfilter([1.0], [1.0, -0.9], noise, axis=0)).astype(np.float32)
     buffer = io.BytesIO()
     try:
         with sf.SoundFile(buffer, "w", sample_rate, channels, format="MP3", subtype="MPEG_LAYER_III",
-                          compression_level=lame_level(kbps, version), bitrate_mode="CONSTANT") as out:
+                          **options) as out:
             out.write(noise)
         coded = read_stream(buffer.getvalue()[:16384])
-        if coded is None or coded.kbps != kbps:
+        if coded is None or not states(coded):
             return None
         decoded, _ = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError):
@@ -149,9 +163,36 @@ def lame_cut(sample_rate: int, channels: int, kbps: int) -> float | None:
     return spectrum.cliff(sample_rate)[1]
 
 
+def _version(sample_rate: int) -> float | None:
+    """The MPEG version of a sample rate (None: no MP3 has it)."""
+    return next((version for version, rates in SAMPLE_RATES.items() if sample_rate in rates), None)
+
+
+@functools.lru_cache(maxsize=64)
+def lame_cut(sample_rate: int, channels: int, kbps: int) -> float | None:
+    """The foot in Hz of the cliff LAME leaves at a constant `kbps` kbit/s, `sample_rate` and `channels`
+    (`_lame_foot`); None when libsndfile cannot encode such a stream or codes it at another bit rate."""
+    version = _version(sample_rate)
+    if version is None or channels not in (1, 2):
+        return None
+    return _lame_foot(sample_rate, channels, lambda coded: coded.kbps == kbps,
+                      compression_level=lame_level(kbps, version), bitrate_mode="CONSTANT")
+
+
+@functools.lru_cache(maxsize=64)
+def lame_vbr_cut(sample_rate: int, channels: int, quality: int) -> float | None:
+    """The foot in Hz of the cliff LAME leaves at variable bit rate `-V quality` (libsndfile's compression level
+    quality / 10; `_lame_foot`); None when libsndfile cannot encode it or states another quality."""
+    if _version(sample_rate) is None or channels not in (1, 2) or not 0 <= quality <= 9:
+        return None
+    return _lame_foot(sample_rate, channels, lambda coded: coded.vbr_quality == quality,
+                      compression_level=quality / 10, bitrate_mode="VARIABLE")
+
+
 def encoder_cut(path: Path | str) -> float | None:
-    """Where the encoder of the constant-bit-rate MP3 file `path` cut (`lame_cut` at its frames' settings), in Hz;
-    None for a variable bit rate, a file that is not MP3, or settings LAME cannot be measured at."""
+    """Where the encoder of the MP3 file `path` cut, in Hz: `lame_cut` at its frames' constant bit rate, or
+    `lame_vbr_cut` at the quality its Xing header states; None for a variable bit rate of unstated quality, a file
+    that is not MP3, or settings LAME cannot be measured at."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(16384)
@@ -162,6 +203,8 @@ def encoder_cut(path: Path | str) -> float | None:
     except OSError:
         return None
     stream = read_stream(head)
+    if stream is not None and stream.kbps is None and stream.vbr_quality is not None:
+        return lame_vbr_cut(stream.sample_rate, stream.channels, stream.vbr_quality)
     if stream is None or stream.kbps is None:
         return None
     return lame_cut(stream.sample_rate, stream.channels, stream.kbps)

@@ -103,8 +103,9 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--codec-cut", default="auto", show_default=True, type=click.Choice(["auto", "yes", "no"]),
               help="Whether the input's cutoff is a lossy codec's, so that the generated band continues the input's "
               "top instead of starting afresh and the encoder's spectral holes under the cut are filled; auto: yes "
-              "for MP3, Vorbis and Opus files, except a constant-bit-rate MP3 whose content ends from 18 kHz up but "
-              "0.6 kHz or more under where its encoder cuts: that band is the recording's own, resampled only.")
+              "for MP3, Vorbis and Opus files, except an MP3 (constant bit rate, or variable with its LAME quality "
+              "stated) whose content ends from 18 kHz up but 0.6 kHz or more under where its encoder cuts: that band "
+              "is the recording's own, resampled only.")
 @click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
