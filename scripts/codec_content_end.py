@@ -5,9 +5,10 @@ stdout.
 The held-out benchmark references (speech, music mixed to mono, stereo music), each at its own sample rate (those
 above 48 kHz at 44.1 or 48 kHz), as they are and low-passed at 19 and 20 kHz (Chebyshev I, order 10, zero phase:
 the speech-pauses set's 20 kHz cut), are written as 128 kbit/s constant-bit-rate MP3 files and as LAME's best
-variable-bit-rate ones (-V 0, which low-passes nothing on noise), and upsampled at their own rate through `upsample_file`, as `nuwave upsample` does (8 steps, seed 0): once with the defaults
-(`--codec-cut auto`) and once with every MP3 cliff taken as the encoder's (`--codec-cut yes`, the behaviour before
-`treatment` looked at the encoder). LAME cuts a mono 128 kbit/s MP3 at 20.2 kHz (44.1 kHz) or 20.5 kHz (48 kHz)
+variable-bit-rate ones (-V 0, which low-passes nothing on noise), and upsampled at their own rate through
+`upsample_file`, as `nuwave upsample` does (8 steps, seed 0): once with the defaults (`--codec-cut auto`) and once
+with every MP3 cliff taken as the encoder's (`--codec-cut yes`, the behaviour before `treatment` looked at the
+encoder). LAME cuts a mono 128 kbit/s MP3 at 20.2 kHz (44.1 kHz) or 20.5 kHz (48 kHz)
 and a joint-stereo one at 16.7 kHz.
 
     python scripts/codec_content_end.py > eval/results/codec_content_end.md
