@@ -75,8 +75,7 @@ class SpectrumAccumulator:
 
     def cutoff(self, sample_rate: int) -> float:
         """The cutoff in Hz of what was fed (the Nyquist frequency when nothing was)."""
-        power = self.spectrum()
-        return sample_rate / 2 if power is None else cutoff_from_spectrum(power, sample_rate)
+        return self.cliff(sample_rate)[0]
 
     def cliff(self, sample_rate: int) -> tuple[float, float]:
         """The cliff's edge (the cutoff) and foot in Hz of what was fed (`cliff_from_spectrum`)."""

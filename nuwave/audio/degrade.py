@@ -17,6 +17,7 @@ import soundfile as sf
 from scipy import signal
 
 from nuwave.audio.dsp import fit_length, resample
+from nuwave.audio.encoder import lame_level
 
 FILTER_KINDS = ("cheby1", "butter", "ellip", "bessel")
 CODECS = {"mp3": ("MP3", "MPEG_LAYER_III"), "vorbis": ("OGG", "VORBIS")}
@@ -98,8 +99,8 @@ def codec(audio: np.ndarray, sample_rate: int, name: str = "mp3", level: float =
 
 
 def mp3_level(kbps: float) -> float:
-    """The libsndfile compression level of a constant MP3 bit rate in kbit/s."""
-    return (320.0 - kbps) / (320.0 - 32.0)
+    """The libsndfile compression level of a constant MP3 bit rate in kbit/s at the benchmark's rates (MPEG-1)."""
+    return lame_level(kbps, 1)
 
 
 # The benchmark's protocols ---------------------------------------------------------------------------------

@@ -203,11 +203,13 @@ def encoder_cut(path: Path | str) -> float | None:
     except OSError:
         return None
     stream = read_stream(head)
-    if stream is not None and stream.kbps is None and stream.vbr_quality is not None:
-        return lame_vbr_cut(stream.sample_rate, stream.channels, stream.vbr_quality)
-    if stream is None or stream.kbps is None:
+    if stream is None:
         return None
-    return lame_cut(stream.sample_rate, stream.channels, stream.kbps)
+    if stream.kbps is not None:
+        return lame_cut(stream.sample_rate, stream.channels, stream.kbps)
+    if stream.vbr_quality is not None:
+        return lame_vbr_cut(stream.sample_rate, stream.channels, stream.vbr_quality)
+    return None
 
 
 def content_ends_under_cut(foot_hz: float, cut_hz: float | None) -> bool:
