@@ -11,6 +11,12 @@ with every MP3 cliff taken as the encoder's (`--codec-cut yes`, the behaviour be
 encoder). LAME cuts a mono 128 kbit/s MP3 at 20.2 kHz (44.1 kHz) or 20.5 kHz (48 kHz)
 and a joint-stereo one at 16.7 kHz.
 
+A cliff where the encoder cuts is ambiguous: the content may go on above it or have ended there. A last table takes
+recordings of the training split as they end by themselves (lossless, their measured bandwidth from 19.5 kHz up,
+so that the MP3's cliff is the encoder's), as 128 kbit/s mono MP3s at their own rates, and compares the default
+(the band above the cut generated) with leaving the band above the cliff's foot as the encoder left it (`--top`
+there: the spectral holes under it filled, nothing generated above).
+
     python scripts/codec_content_end.py > eval/results/codec_content_end.md
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +46,7 @@ from nuwave.benchmark.evaluate import (
     suite_file,
 )
 from nuwave.benchmark.tables import markdown_table
-from nuwave.corpus.benchmark_sets import TOP_CUT_HZ
+from nuwave.corpus.benchmark_sets import TOP_CUT_HZ, content_top, excerpt_span, name_order
 from nuwave.inference.options import DEFAULT_MODEL
 from nuwave.inference.upsample import Scan, UpsampleSettings, treatment, upsample_file
 
@@ -56,6 +63,10 @@ QUIET_DB = -40.0
 # the decoded MP3 by the output's 24-bit quantisation in its empty bins).
 WORSE = 1.01
 CONTENT_ENDS = (None, 19000.0, TOP_CUT_HZ)
+# The training split's own content ends: files per package, and the content tops (Hz) their rows are split at.
+NATURAL_PER_PACKAGE = 8
+NATURAL_MIN_BANDWIDTH_HZ = 19500.0
+NATURAL_TOPS = (20000.0, 21500.0)
 SUITES = ("speech", "music", "speech-pauses", "stereo")
 SETS = (("speech", "speech_benchmark.txt", False), ("music", "music_benchmark.txt", False),
         ("stereo music", "stereo_benchmark.txt", True))
@@ -153,6 +164,78 @@ def main() -> None:
           "own band (resampled only: no better than the decoded MP3, no worse) and the lowest feet of their cliffs.\n")
     print("\n".join(markdown_table(["tilt (dB per octave)", "level", "files", "own band", "lowest feet (kHz)"],
                                    dark_rows(args.data, pipe.model_rate))))
+    print("\nA cliff where the encoder cuts: recordings of the training split as they end by themselves "
+          f"(`NATURAL_PER_PACKAGE` = {NATURAL_PER_PACKAGE} lossless files per package whose bandwidth reaches "
+          f"{NATURAL_MIN_BANDWIDTH_HZ / 1000:g} kHz, 5 s mono excerpts at their own rates), as {KBPS} kbit/s MP3s; "
+          "those whose cliff lies from 19 kHz up and that are not taken as their own band, by the content top the "
+          "corpus measured on the lossless file. LSD over the decoded MP3's: the default (the band above the cut "
+          "generated) and the band above the cliff's foot left as the encoder left it (`--top` at the foot, "
+          "`--codec-cut yes`: the holes under it filled).\n")
+    with tempfile.TemporaryDirectory() as folder:
+        print("\n".join(markdown_table(["content top", "files", "LSD / decoded, default", "worse",
+                                        "LSD / decoded, nothing above the foot", "worse"],
+                                       natural_rows(pipe, Path(folder), args.data))))
+
+
+def natural_files(data: Path) -> list[tuple[np.ndarray, int, float]]:
+    """`(1, T)` mono excerpts (`excerpt_span`) of the training split's lossless files whose bandwidth reaches
+    `NATURAL_MIN_BANDWIDTH_HZ`, `NATURAL_PER_PACKAGE` per package in the benchmark's name order, at 44.1 or 48 kHz,
+    with their content tops (Hz, the manifest's); silent excerpts left out."""
+    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    chosen = [e for e in entries if e["split"] == "train" and e["lossless"]
+              and e["bandwidth_hz"] >= NATURAL_MIN_BANDWIDTH_HZ and e["seconds"] >= 1.0]
+    out = []
+    for package in sorted({e["package"] for e in chosen}):
+        taken = 0
+        for entry in sorted((e for e in chosen if e["package"] == package), key=lambda e: name_order(e["path"])):
+            if taken == NATURAL_PER_PACKAGE:
+                break
+            audio, rate = read_audio(data / entry["path"])
+            start, length = excerpt_span(audio.shape[-1], rate)
+            audio = audio[:, start:start + length].mean(axis=0, keepdims=True)
+            if rate > 48000:
+                audio, rate = resample(audio, rate, 44100 if rate % 44100 == 0 else 48000), (
+                    44100 if rate % 44100 == 0 else 48000)
+            if np.sqrt(np.mean(np.square(audio))) < 1e-4:
+                continue
+            out.append((np.ascontiguousarray(audio, dtype=np.float32), rate, content_top(entry)))
+            taken += 1
+    return out
+
+
+def natural_rows(pipe, folder: Path, data: Path) -> list[list[str]]:
+    """Per range of content tops: the decoded MP3's LSD against the default output's and the output's with nothing
+    generated above the cliff's foot, over the MP3s (128 kbit/s mono) whose cliff lies at 19 kHz or higher and
+    that are not taken as their own band."""
+    cells = []
+    for audio, rate, top in natural_files(data):
+        source = folder / "natural.mp3"
+        sf.write(str(source), audio.T, rate, format="MP3", subtype="MPEG_LAYER_III", **ENCODINGS[0][1])
+        decoded, _ = read_audio(source)
+        found = Scan.of([decoded], rate)
+        if found.cutoff < 19000.0:
+            continue
+        result = upsample_file(pipe, source, folder / "natural_default.wav", UpsampleSettings(target_rate=rate))
+        if result.full_band or result.encoder_cut is not None:
+            continue
+        kept = UpsampleSettings(target_rate=rate, codec_cut=True, top=max(found.foot, found.cutoff + 1.0))
+        upsample_file(pipe, source, folder / "natural_kept.wav", kept)
+        cells.append([top, *(lsd(path, audio, rate, result.cutoff) for path in (
+            source, folder / "natural_default.wav", folder / "natural_kept.wav"))])
+    table = np.asarray(cells, dtype=np.float64).reshape(-1, 4)
+    edges = (0.0, *NATURAL_TOPS, np.inf)
+    rows = []
+    for low, high in [*zip(edges[:-1], edges[1:]), (0.0, np.inf)]:
+        part = table[(table[:, 0] >= low) & (table[:, 0] < high)]
+        if not len(part):
+            continue
+        name = ("all" if (low, high) == (0.0, np.inf) else f"under {high / 1000:g} kHz" if low == 0
+                else f"from {low / 1000:g} kHz" if high == np.inf else f"{low / 1000:g}-{high / 1000:g} kHz")
+        decoded = part[:, 1].mean()
+        worse = (part[:, 2:] > WORSE * part[:, 1:2]).sum(axis=0)
+        rows.append([name, f"{len(part)}", f"{part[:, 2].mean() / decoded:.3f}", f"{worse[0]}",
+                     f"{part[:, 3].mean() / decoded:.3f}", f"{worse[1]}"])
+    return rows
 
 
 def dark_rows(data: Path, model_rate: int) -> list[list[str]]:
