@@ -67,9 +67,19 @@ CONTENT_ENDS = (None, 19000.0, TOP_CUT_HZ)
 NATURAL_PER_PACKAGE = 8
 NATURAL_MIN_BANDWIDTH_HZ = 19500.0
 NATURAL_TOPS = (20000.0, 21500.0)
+# Only MP3s whose cliff lies this high are asked about: lower ones are no encoder's cut at 128 kbit/s mono.
+NATURAL_MIN_CLIFF_HZ = 19000.0
 SUITES = ("speech", "music", "speech-pauses", "stereo")
 SETS = (("speech", "speech_benchmark.txt", False), ("music", "music_benchmark.txt", False),
         ("stereo music", "stereo_benchmark.txt", True))
+
+
+def at_mp3_rate(audio: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """`audio` at `rate`, or brought down to 44.1 or 48 kHz (the rates an MP3 of it would have) from above 48 kHz."""
+    if rate <= 48000:
+        return audio, rate
+    target = 44100 if rate % 44100 == 0 else 48000
+    return resample(audio, rate, target), target
 
 
 def references(data: Path, manifest: str, stereo: bool) -> list[tuple[np.ndarray, int]]:
@@ -80,10 +90,7 @@ def references(data: Path, manifest: str, stereo: bool) -> list[tuple[np.ndarray
     for line in lines:
         if not line or line.startswith("#"):
             continue
-        audio, rate = read_audio(data / line)
-        if rate > 48000:
-            audio, rate = resample(audio, rate, 44100 if rate % 44100 == 0 else 48000), (
-                44100 if rate % 44100 == 0 else 48000)
+        audio, rate = at_mp3_rate(*read_audio(data / line))
         out.append((audio if stereo else audio.mean(axis=0, keepdims=True), rate))
     return out
 
@@ -192,10 +199,7 @@ def natural_files(data: Path) -> list[tuple[np.ndarray, int, float]]:
                 break
             audio, rate = read_audio(data / entry["path"])
             start, length = excerpt_span(audio.shape[-1], rate)
-            audio = audio[:, start:start + length].mean(axis=0, keepdims=True)
-            if rate > 48000:
-                audio, rate = resample(audio, rate, 44100 if rate % 44100 == 0 else 48000), (
-                    44100 if rate % 44100 == 0 else 48000)
+            audio, rate = at_mp3_rate(audio[:, start:start + length].mean(axis=0, keepdims=True), rate)
             if np.sqrt(np.mean(np.square(audio))) < 1e-4:
                 continue
             out.append((np.ascontiguousarray(audio, dtype=np.float32), rate, content_top(entry)))
@@ -213,7 +217,7 @@ def natural_rows(pipe, folder: Path, data: Path) -> list[list[str]]:
         sf.write(str(source), audio.T, rate, format="MP3", subtype="MPEG_LAYER_III", **ENCODINGS[0][1])
         decoded, _ = read_audio(source)
         found = Scan.of([decoded], rate)
-        if found.cutoff < 19000.0:
+        if found.cutoff < NATURAL_MIN_CLIFF_HZ:
             continue
         result = upsample_file(pipe, source, folder / "natural_default.wav", UpsampleSettings(target_rate=rate))
         if result.full_band or result.encoder_cut is not None:
