@@ -299,6 +299,26 @@ def test_the_merge_hands_over_an_attenuated_top_and_keeps_an_intact_one():
     assert share_db(faint, 0.05 * other, 2000.0, 10000.0) < -30  # the band under the transition is always kept
 
 
+def test_the_merge_keeps_the_valleys_and_quiet_frames_of_an_intact_top():
+    """Frames where an intact input is quiet in the resampler's transition band (a note's decay, a pause, a
+    spectral valley) stay the input's: the roll-off the merge hands over is the window's, not a frame's."""
+    from nuwave.audio.dsp import RESAMPLER_TRANSITION, merge_known_band
+
+    rng = np.random.default_rng(1)
+    other, noise = (torch.from_numpy(rng.standard_normal((1, 1, 48000)).astype(np.float32)) for _ in range(2))
+    envelope = torch.ones(48000)
+    envelope[24000:] = 0.01  # the second half 40 dB down: the input is 6 dB and more under the estimate there
+    known = other * envelope
+    generated = other + 0.3 * noise
+    band = torch.tensor([0.5])
+    out = merge_known_band(generated, known, band, 0.01, RESAMPLER_TRANSITION)
+    quiet = slice(30000, 46000)
+    window = np.hanning(16000)  # the band above the cutoff, 40 dB louder, must not leak into the measure
+    error = band_error_db(out[0, 0, quiet].numpy() * window, known[0, 0, quiet].numpy() * window, 48000, 11200.0,
+                          11800.0)
+    assert error < -20
+
+
 def test_the_sharp_resampler_keeps_odd_rates_exact():
     """An odd rate is resampled at its exact ratio (no drift of the known band against the generated one)."""
     from nuwave.audio.dsp import resample_sharp
