@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -47,6 +46,7 @@ from nuwave.benchmark.evaluate import (
 )
 from nuwave.benchmark.tables import markdown_table
 from nuwave.corpus.benchmark_sets import TOP_CUT_HZ, content_top, excerpt_span, name_order
+from nuwave.corpus.recipe import manifest_entries
 from nuwave.inference.options import DEFAULT_MODEL
 from nuwave.inference.upsample import Scan, UpsampleSettings, treatment, upsample_file
 
@@ -188,7 +188,7 @@ def natural_files(data: Path) -> list[tuple[np.ndarray, int, float]]:
     """`(1, T)` mono excerpts (`excerpt_span`) of the training split's lossless files whose bandwidth reaches
     `NATURAL_MIN_BANDWIDTH_HZ`, `NATURAL_PER_PACKAGE` per package in the benchmark's name order, at 44.1 or 48 kHz,
     with their content tops (Hz, the manifest's); silent excerpts left out."""
-    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    entries = manifest_entries(data)
     chosen = [e for e in entries if e["split"] == "train" and e["lossless"]
               and e["bandwidth_hz"] >= NATURAL_MIN_BANDWIDTH_HZ and e["seconds"] >= 1.0]
     out = []

@@ -57,6 +57,7 @@ from nuwave.audio.dsp import EXCITATION_FLOOR, input_residual, level_gain, local
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
 from nuwave.benchmark.tables import SNR_GAP_MIN, coherence_needed, markdown_table
+from nuwave.corpus.recipe import manifest_entries
 from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN
 
 SNR_MARGIN_DB = -SNR_GAP_MIN
@@ -189,7 +190,7 @@ def training_files(data: Path, kind: str, count: int, min_seconds: float, channe
     """`count` of the training split's lossless files of `kind` ("speech", "music") whose content reaches 19 kHz
     and that last `min_seconds` or more (and have `channels` channels, when given), evenly spaced in the
     manifest's order."""
-    entries = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    entries = manifest_entries(data)
     chosen = [e for e in entries if e["kind"] == kind and e["split"] == "train" and e["lossless"]
               and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= min_seconds
               and channels in (None, e["channels"])]

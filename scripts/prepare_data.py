@@ -13,7 +13,6 @@ speech-pauses and stereo benchmark sets (`nuwave/corpus/benchmark_sets.py`). Not
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 
 from nuwave.benchmark.tables import markdown_table
 from nuwave.corpus.benchmark_sets import benchmark_source, build_sets, content_top
-from nuwave.corpus.recipe import SOURCES, build
+from nuwave.corpus.recipe import SOURCES, build, manifest_entries
 
 
 def main() -> None:
@@ -43,7 +42,7 @@ def main() -> None:
 def summary(folder: Path) -> None:
     """A Markdown table per source package: kind, licence, files and minutes per split, bandwidth (the cutoff),
     content top, trusted band, benchmark files."""
-    entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    entries = manifest_entries(folder)
     benchmark = {kind: (folder / f"{kind}_benchmark.txt").read_text().split() for kind in ("speech", "music")}
     rows = []
     for package in dict.fromkeys(e["package"] for e in entries):

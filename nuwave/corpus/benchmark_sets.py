@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import soundfile as sf
 from nuwave.audio.degrade import lowpass
 from nuwave.audio.dsp import coloured_noise, resample
 from nuwave.audio.files import read_audio
+from nuwave.corpus.recipe import manifest_entries
 
 PAUSE_RATE = 48000
 UTTERANCES_PER_FILE = 4
@@ -117,7 +117,7 @@ def excerpt_span(frames: int, sample_rate: int) -> tuple[int, int]:
 def held_out(folder: Path, kind: str) -> list[dict]:
     """The held-out manifest entries of one kind that can be references (`reference_worthy`), in the order of a
     hash of their paths."""
-    entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    entries = manifest_entries(folder)
     chosen = [e for e in entries if e["kind"] == kind and e["split"] == "test" and reference_worthy(e)]
     return sorted(chosen, key=lambda e: name_order(e["path"]))
 
@@ -183,7 +183,7 @@ def build_sets(folder: Path) -> dict[str, Path]:
     """Write every set and its manifest under `folder`; returns manifest paths by set name."""
     folder = Path(folder)
     manifests = {}
-    entries = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    entries = manifest_entries(folder)
     for kind in ("speech", "music"):
         manifests[kind] = folder / f"{kind}_benchmark.txt"
         manifests[kind].write_text("".join(path + "\n" for path in benchmark_set(folder, entries, kind)))

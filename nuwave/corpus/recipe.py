@@ -206,6 +206,12 @@ def to_flac(source: Path, out: Path) -> bool:
     return True
 
 
+def manifest_entries(folder: Path) -> list[dict]:
+    """The entries of the corpus manifest `folder/manifest.jsonl` that `build` writes, one dict per file."""
+    lines = (Path(folder) / "manifest.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def build(folder: Path, sources: tuple[Source, ...] = SOURCES) -> Path:
     """Run the recipe into `folder`; returns the manifest path. Progress goes to the `nuwave.corpus` logger."""
     folder = Path(folder)
