@@ -63,10 +63,11 @@ QUIET_DB = -40.0
 # the decoded MP3 by the output's 24-bit quantisation in its empty bins).
 WORSE = 1.01
 CONTENT_ENDS = (None, 19000.0, TOP_CUT_HZ)
-# The training split's own content ends: files per package, and the content tops (Hz) their rows are split at.
+# The training split's own content ends: files per package, and the rows of content tops (Hz, from, under).
 NATURAL_PER_PACKAGE = 8
 NATURAL_MIN_BANDWIDTH_HZ = 19500.0
-NATURAL_TOPS = (20000.0, 21500.0)
+NATURAL_ROWS = (("under 20 kHz", 0.0, 20000.0), ("20-21.5 kHz", 20000.0, 21500.0), ("from 21.5 kHz", 21500.0, np.inf),
+                ("all", 0.0, np.inf))
 # Only MP3s whose cliff lies this high are asked about: lower ones are no encoder's cut at 128 kbit/s mono.
 NATURAL_MIN_CLIFF_HZ = 19000.0
 SUITES = ("speech", "music", "speech-pauses", "stereo")
@@ -227,14 +228,11 @@ def natural_rows(pipe, folder: Path, data: Path) -> list[list[str]]:
         cells.append([top, *(lsd(path, audio, rate, result.cutoff) for path in (
             source, folder / "natural_default.wav", folder / "natural_kept.wav"))])
     table = np.asarray(cells, dtype=np.float64).reshape(-1, 4)
-    edges = (0.0, *NATURAL_TOPS, np.inf)
     rows = []
-    for low, high in [*zip(edges[:-1], edges[1:]), (0.0, np.inf)]:
+    for name, low, high in NATURAL_ROWS:
         part = table[(table[:, 0] >= low) & (table[:, 0] < high)]
         if not len(part):
             continue
-        name = ("all" if (low, high) == (0.0, np.inf) else f"under {high / 1000:g} kHz" if low == 0
-                else f"from {low / 1000:g} kHz" if high == np.inf else f"{low / 1000:g}-{high / 1000:g} kHz")
         decoded = part[:, 1].mean()
         worse = (part[:, 2:] > WORSE * part[:, 1:2]).sum(axis=0)
         rows.append([name, f"{len(part)}", f"{part[:, 2].mean() / decoded:.3f}", f"{worse[0]}",
