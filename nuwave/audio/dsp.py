@@ -26,7 +26,7 @@ CODEC_MERGE_TRANSITION = 0.0
 # whole window lies this far under the generated signal's (`merge_known_band`). A resampler's roll-off belongs to
 # the file, not to a frame: taken bin by bin and frame by frame, the test also handed over spectral valleys and quiet
 # frames of an intact top, where the model's estimate is louder than the input (music from 22.05 kHz, the
-# benchmark's protocol: LSD-LF 0.254 against 0.195 now; inputs made with soxr, whose top is attenuated, alike).
+# benchmark's protocol: LSD-LF 0.254, 0.195 now). An attenuated top, as soxr leaves it, is still handed over.
 ATTENUATED_DB = 6.0
 # MP3 spectral holes (`fill_codec_holes`). An encoder short of bits quantises whole scale-factor bands of the top
 # of the band it keeps to zero, granule by granule (576 samples), the more often the lower its bit rate: the
