@@ -34,8 +34,12 @@ least 0.8 s), where the residual's sign was chosen, and a third table, where the
 (`nuwave.inference.pipeline.RESIDUAL_MIX`): the whole band's correlation of cos(a) x the input's cube plus sin(a) x
 the residual's, each first brought band by band (the shipped model's envelope bands, frame by frame) to the
 reference's power, as the pipeline brings them to the predicted envelope, for angles a from 0 to 90 degrees.
+`--readout-files N` adds a last table: whether a finer fixed readout than that one angle would lock better, one
+complex gain per STFT bin for each excitation, fitted by least squares on N of the training split's lossless files
+of each suite's kind and scored on the held-out files, beside the same gains fitted on the held-out files
+themselves (the most any fixed readout of the two could reach there).
 
-    python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40 \
+    python scripts/coherence_ceiling.py --suite speech --suite music --train-voices 40 --readout-files 40 \
         > eval/results/coherence_ceiling.md
 """
 
@@ -58,7 +62,7 @@ from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, sui
 from nuwave.benchmark.metrics import LSD_HOP, LSD_N_FFT
 from nuwave.benchmark.tables import SNR_GAP_MIN, coherence_needed, markdown_table
 from nuwave.corpus.recipe import manifest_entries
-from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN
+from nuwave.inference.pipeline import EXCITATION_SIGN, RESIDUAL_EXCITATION_SIGN, residual_mix
 
 SNR_MARGIN_DB = -SNR_GAP_MIN
 SHIPPED = json.loads((Path(checkpoints.resolve(checkpoints.DEFAULT_MODEL)) / "denoiser" / "config.json").read_text())
@@ -206,9 +210,10 @@ def training_voices(data: Path, count: int) -> list[Path]:
 MIX_ANGLES = (0, 15, 30, 45, 60, 75, 90)
 
 
-def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list[float]:
-    """The whole band's correlation with the reference of the two excitations mixed at each of `MIX_ANGLES`, each
-    excitation first brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame."""
+def shaped_excitations(reference: np.ndarray, rate: int, output_rate: int) -> tuple:
+    """The reference's STFT, the input's two excitations with the pipeline's signs (its cube, its residual's cube),
+    each brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame as the pipeline brings them to the
+    predicted envelope, the mask of the bins above the cutoff, and that bringing (a spectrum -> the same)."""
     length = reference.shape[-1]
     low, _ = Degradation("standard", rate).apply(reference, output_rate)
     cube = lambda audio: stft(excitation_of(audio, rate, output_rate, length))
@@ -226,9 +231,64 @@ def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list
 
     own = EXCITATION_SIGN * to_reference(cube(low))
     second = RESIDUAL_EXCITATION_SIGN * to_reference(cube(input_residual(low, rate)))
-    band = freqs > rate / 2
+    return ref_spec, own, second, freqs > rate / 2, to_reference
+
+
+def mix_correlations(reference: np.ndarray, rate: int, output_rate: int) -> list[float]:
+    """The whole band's correlation with the reference of the two excitations mixed at each of `MIX_ANGLES`, each
+    excitation first brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame."""
+    ref_spec, own, second, band, _ = shaped_excitations(reference, rate, output_rate)
     return [correlation((math.cos(math.radians(a)) * own + math.sin(math.radians(a)) * second)[band],
                         ref_spec[band]) for a in MIX_ANGLES]
+
+
+# The excerpt of each file a readout is fitted on and scored over, in seconds (a song of the training split runs
+# for minutes).
+READOUT_SECONDS = 10.0
+# Ridge of the per-bin least squares, as a share of the mean excitation power in that bin.
+READOUT_RIDGE = 1e-3
+
+
+def readout_terms(references: list[np.ndarray], rate: int, output_rate: int) -> list[tuple]:
+    """`shaped_excitations` of each reference's first `READOUT_SECONDS`."""
+    return [shaped_excitations(r[: round(READOUT_SECONDS * output_rate)], rate, output_rate) for r in references]
+
+
+def fit_readout(terms: list[tuple]) -> np.ndarray:
+    """One complex gain per STFT bin for each of the two excitations, `(bins, 2)`, least squares on the reference's
+    bins over every frame of `terms` (`readout_terms`): the best fixed linear readout of the two for these files."""
+    gram, cross = 0.0, 0.0
+    for ref_spec, own, second, _, _ in terms:
+        both = np.stack([own, second], axis=-1)  # (bins, frames, 2)
+        gram = gram + np.einsum("ftk,ftl->fkl", both.conj(), both)
+        cross = cross + np.einsum("ftk,ft->fk", both.conj(), ref_spec)
+    ridge = READOUT_RIDGE * np.trace(gram, axis1=1, axis2=2).real[:, None, None] / 2 * np.eye(2) + 1e-30 * np.eye(2)
+    return np.linalg.solve(gram + ridge, cross[..., None])[..., 0]
+
+
+def readout_correlation(terms: list[tuple], weights: np.ndarray | None, rate: int) -> float:
+    """The mean over files of the whole band's correlation with the reference of the two excitations read out by
+    `weights` (`fit_readout`) or, for None, mixed as the pipeline mixes them at this cutoff (`residual_mix`), the
+    result brought to the reference's power per band and frame again."""
+    values = []
+    for ref_spec, own, second, band, to_reference in terms:
+        if weights is None:
+            first, other = residual_mix(rate / 2)
+            estimate = float(first) * own + float(other) * second
+        else:
+            estimate = weights[:, None, 0] * own + weights[:, None, 1] * second
+        values.append(correlation(to_reference(estimate)[band], ref_spec[band]))
+    return float(np.mean(values))
+
+
+def readout_cells(references: list[np.ndarray], training: list[np.ndarray], rate: int, output_rate: int
+                  ) -> list[str]:
+    """The readout table's cells for held-out `references` and `training` files from `rate`: the pipeline's mix,
+    per-bin gains fitted on the training files, per-bin gains fitted on the references themselves."""
+    held_out = readout_terms(references, rate, output_rate)
+    fitted = fit_readout(readout_terms(training, rate, output_rate))
+    return [f"{readout_correlation(held_out, weights, rate):+.3f}"
+            for weights in (None, fitted, fit_readout(held_out))]
 
 
 def model_figures(suite: str, condition: str) -> tuple[float, float]:
@@ -247,10 +307,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--train-voices", type=int, default=0,
                         help="also tabulate the excitations on this many of the training split's lossless voices")
+    parser.add_argument("--readout-files", type=int, default=0,
+                        help="also fit per-bin readouts of the two excitations on this many training files per suite")
     args = parser.parse_args()
-    rows, others = [], []
+    rows, others, readouts, training = [], [], [], {}
     for name in args.suite:
         suite = Suite.load(suite_file(name), args.data)
+        if args.readout_files:
+            training[suite.name] = [load_reference(path, suite.output_rate)
+                                    for path in training_files(args.data, suite.name, args.readout_files, 0.8)]
         for rate in suite.input_rates:
             condition = condition_name(Degradation("standard", rate))
             references = [load_reference(path, suite.output_rate, (rate,)) for path in suite.files]
@@ -268,6 +333,9 @@ def main() -> None:
                          f"{coherence_needed(octave):.2f}", cells[0], f"{agree:.0%}", cells[1], cells[2],
                          f"{oracle:.3f} (rho {math.sqrt(max(oracle, 0.0)):.2f})"])
             others.append([suite.name, condition, *excitation_cells(references, rate, suite.output_rate)])
+            if args.readout_files:
+                readouts.append([suite.name, condition, len(references),
+                                 *readout_cells(references, training[suite.name], rate, suite.output_rate)])
     mixes = []
     if args.train_voices:
         voices = training_voices(args.data, args.train_voices)
@@ -279,7 +347,8 @@ def main() -> None:
             mixes.append([f"train ({len(voices)} voices)", condition, *(f"{v:+.3f}" for v in values)])
     print("Produced by `python scripts/coherence_ceiling.py "
           + " ".join(f"--suite {shlex.quote(s)}" for s in args.suite)
-          + (f" --train-voices {args.train_voices}" if args.train_voices else "") + "`\n")
+          + (f" --train-voices {args.train_voices}" if args.train_voices else "")
+          + (f" --readout-files {args.readout_files}" if args.readout_files else "") + "`\n")
     print(f"rho needed for SNR within {SNR_MARGIN_DB} dB of sinc's: {coherence_needed(0.0):.2f} at 0 dB, "
           f"{coherence_needed(-2.0):.2f} at -2 dB, {coherence_needed(-4.0):.2f} at -4 dB.\n")
     header = ["suite", "condition", "files", "default rho", "octave 1 (dB)", "rho needed at that level",
@@ -297,6 +366,18 @@ def main() -> None:
               f"brought to the reference's power per {ENVELOPE_BAND_HZ:g} Hz band and frame; correlation over the "
               "whole band.\n")
         print("\n".join(markdown_table(["voices", "condition", *(f"{a}" for a in MIX_ANGLES)], mixes)))
+    if readouts:
+        print("\nWhether a finer fixed readout of the two excitations would lock better: the whole band's correlation "
+              "with the held-out references (each file's first "
+              f"{READOUT_SECONDS:g} s) of the pipeline's mix at that cutoff (`RESIDUAL_MIX`), of one complex gain per "
+              "STFT bin for each excitation fitted by least squares on "
+              f"{args.readout_files} of the training split's lossless files of the suite's kind (content reaching "
+              "19 kHz), and of the same gains fitted on the held-out files themselves (in sample: the most any fixed "
+              "readout of the two could reach there); each readout brought to the reference's power per band and "
+              "frame.\n")
+        print("\n".join(markdown_table(["suite", "condition", "files", "the pipeline's mix",
+                                         f"per-bin gains fitted on {args.readout_files} training files",
+                                         "per-bin gains fitted in sample"], readouts)))
 
 
 if __name__ == "__main__":

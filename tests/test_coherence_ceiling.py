@@ -63,3 +63,23 @@ def test_other_excitations_keep_or_lose_the_input_s_polarity(ceiling):
     assert flipped["full-wave rectified"] == pytest.approx(-upright["full-wave rectified"], abs=1e-3)
     assert ceiling.correlation(np.ones(3, complex), -np.ones(3, complex)) == -1.0
     assert ceiling.correlation(np.zeros(3, complex), np.ones(3, complex)) == 0.0
+
+
+def test_a_per_bin_readout_recovers_the_gains_that_made_the_reference(ceiling):
+    """A reference made of the two excitations through one complex gain per bin each: least squares finds those
+    gains (to its small ridge) and their readout correlates fully, where one real mix of the two does not; a
+    reference unrelated to the excitations gets no correlation out of a readout fitted elsewhere."""
+    rng = np.random.default_rng(0)
+    bins, frames = 6, 400
+    noise = lambda: rng.standard_normal((bins, frames)) + 1j * rng.standard_normal((bins, frames))
+    own, second = noise(), noise()
+    gains = rng.standard_normal((bins, 2)) + 1j * rng.standard_normal((bins, 2))
+    reference = gains[:, None, 0] * own + gains[:, None, 1] * second
+    band = np.arange(bins) >= 2
+    terms = [(reference, own, second, band, lambda spectrum: spectrum)]
+    fitted = ceiling.fit_readout(terms)
+    np.testing.assert_allclose(fitted, gains, rtol=1e-2)
+    assert ceiling.readout_correlation(terms, fitted, 16000) > 0.999
+    assert ceiling.readout_correlation(terms, None, 16000) < 0.9
+    unrelated = [(noise(), own, second, band, lambda spectrum: spectrum)]
+    assert abs(ceiling.readout_correlation(unrelated, fitted, 16000)) < 0.1
