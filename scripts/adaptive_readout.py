@@ -12,7 +12,7 @@ four rates, to maximise what the benchmark's band coherence counts: the correlat
 in each 750 Hz band and frame, weighed by the reference's power there (each excitation first brought to the
 reference's power per band and frame, as `coherence_ceiling.shaped_excitations` does; every cell reduces to a few
 sums, so an epoch over hundreds of files takes seconds). The table gives, per rate, the fixed mix and the learned
-readout on the held-out speech set and on the training voices.
+readout on the held-out speech sets and on the training voices, for three seeds.
 
     python scripts/adaptive_readout.py > eval/results/adaptive_readout.md
 """
@@ -136,36 +136,51 @@ def mean_coherence(readout: AdaptiveReadout | None, data: list[dict], rate: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--suite", default="speech", help="the held-out suite (mono, 48 kHz)")
+    parser.add_argument("--suite", action="append", help="a held-out suite, mono at 48 kHz (repeatable; default: "
+                        "speech and speech-pauses)")
     parser.add_argument("--train-voices", type=int, default=150)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--seeds", default="0,1,2", help="one readout per seed (its start and training order)")
     parser.add_argument("--train-seconds", type=float, default=5.0, help="each training voice's first seconds")
     parser.add_argument("--test-seconds", type=float, default=10.0, help="each held-out file's first seconds")
     args = parser.parse_args()
-    torch.manual_seed(0)
+    names = args.suite or ["speech", "speech-pauses"]
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     voices = training_voices(args.data, args.train_voices)
-    suite = Suite.load(suite_file(args.suite), args.data)
     excerpt = lambda path, seconds: load_reference(path, OUTPUT_RATE, RATES)[: round(seconds * OUTPUT_RATE)]
-    training = [cell_sums(excerpt(path, args.train_seconds), rate) for path in voices for rate in RATES]
-    held_out = [cell_sums(excerpt(path, args.test_seconds), rate) for path in suite.files for rate in RATES]
-    readout = AdaptiveReadout()
-    train(readout, training, args.epochs, learning_rate=args.learning_rate)
+    sets = {"training voices": [cell_sums(excerpt(path, args.train_seconds), rate) for path in voices
+                                for rate in RATES]}
+    for name in names:
+        suite = Suite.load(suite_file(name), args.data)
+        sets[f"held-out {name} ({len(suite.files)} files)"] = [
+            cell_sums(excerpt(path, args.test_seconds), rate) for path in suite.files for rate in RATES]
+    learned = {}  # (set, rate) -> one coherence per seed
+    for seed in seeds:
+        torch.manual_seed(seed)
+        readout = AdaptiveReadout()
+        train(readout, sets["training voices"], args.epochs, seed=seed, learning_rate=args.learning_rate)
+        for name, data in sets.items():
+            for rate in RATES:
+                learned.setdefault((name, rate), []).append(mean_coherence(readout, data, rate))
     rows = []
-    for rate in RATES:
-        rows.append([f"standard-{rate // 1000}k", f"{mean_coherence(None, held_out, rate):+.3f}",
-                     f"{mean_coherence(readout, held_out, rate):+.3f}", f"{mean_coherence(None, training, rate):+.3f}",
-                     f"{mean_coherence(readout, training, rate):+.3f}"])
-    parameters = sum(p.numel() for p in readout.parameters())
-    print(f"Produced by `python scripts/adaptive_readout.py --train-voices {args.train_voices} --epochs {args.epochs} "
-          f"--learning-rate {args.learning_rate:g}` (the defaults)\n")
+    for name, data in sets.items():
+        for rate in RATES:
+            values = learned[name, rate]
+            rows.append([name, f"standard-{rate // 1000}k", f"{mean_coherence(None, data, rate):+.3f}",
+                         f"{np.mean(values):+.3f}", f"{min(values):+.3f} .. {max(values):+.3f}"])
+    parameters = sum(p.numel() for p in AdaptiveReadout().parameters())
+    print("Produced by `python scripts/adaptive_readout.py"
+          + "".join(f" --suite {name}" for name in args.suite or [])
+          + f" --train-voices {args.train_voices} --epochs {args.epochs} --learning-rate {args.learning_rate:g}"
+          f" --seeds {args.seeds}`" + ("" if args.suite else " (the defaults)") + "\n")
     print(f"The band's coherence with the reference (whole band, each readout brought to the reference's power per "
-          f"{ENVELOPE_BAND_HZ:g} Hz band and frame): the phase lock's fixed mix and a learned adaptive readout "
-          f"({parameters:,} parameters, {args.epochs} epochs over {len(voices)} training voices' first "
-          f"{args.train_seconds:g} s at four rates), on the held-out {args.suite} set ({len(suite.files)} files, "
-          f"first {args.test_seconds:g} s) and on the training voices.\n")
-    print("\n".join(markdown_table(["condition", "held-out: fixed mix", "held-out: adaptive readout",
-                                     "training: fixed mix", "training: adaptive readout"], rows)))
+          f"{ENVELOPE_BAND_HZ:g} Hz band and frame, the mean over files): the phase lock's fixed mix and a learned "
+          f"adaptive readout ({parameters:,} parameters, {args.epochs} epochs over {len(voices)} training voices' "
+          f"first {args.train_seconds:g} s at four rates; the mean and range over {len(seeds)} seeds), on the "
+          f"training voices and on the held-out sets (each file's first {args.test_seconds:g} s).\n")
+    print("\n".join(markdown_table(["files", "condition", "fixed mix", "adaptive readout",
+                                     "adaptive readout, range over seeds"], rows)))
 
 
 if __name__ == "__main__":
