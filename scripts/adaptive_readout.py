@@ -36,7 +36,6 @@ from nuwave.inference.pipeline import residual_mix
 OUTPUT_RATE = 48000
 RATES = (8000, 12000, 16000, 24000)
 BANDS = 32  # 750 Hz bands over 0-24 kHz: the features, and at most this many bands above a cutoff
-CONTEXT = 9  # frames the features are read over (two layers of 5)
 # The features: the input's log10 band power relative to the frame's loudest band, clipped at this many bels under.
 FEATURE_FLOOR = 8.0
 
@@ -56,9 +55,9 @@ def cell_sums(reference: np.ndarray, rate: int) -> dict:
     the coherence of any mix is made of: `cross` `(BANDS, frames, 2)` (each shaped excitation against the
     reference), `gram` `(BANDS, frames, 2, 2)` (the excitations against each other), `power` `(BANDS, frames)` (the
     reference's)."""
-    ref_spec, own, second, _, _ = shaped_excitations(reference, rate, OUTPUT_RATE)
-    freqs = np.linspace(0, OUTPUT_RATE / 2, ref_spec.shape[0])
     low, _ = Degradation("standard", rate).apply(reference, OUTPUT_RATE)
+    ref_spec, own, second, _, _ = shaped_excitations(reference, rate, OUTPUT_RATE, low)
+    freqs = np.linspace(0, OUTPUT_RATE / 2, ref_spec.shape[0])
     up = stft(resample(low, rate, OUTPUT_RATE, reference.shape[-1]).astype(np.float32))
     frames = ref_spec.shape[1]
     cross = np.zeros((BANDS, frames, 2), complex)

@@ -210,12 +210,14 @@ def training_voices(data: Path, count: int) -> list[Path]:
 MIX_ANGLES = (0, 15, 30, 45, 60, 75, 90)
 
 
-def shaped_excitations(reference: np.ndarray, rate: int, output_rate: int) -> tuple:
+def shaped_excitations(reference: np.ndarray, rate: int, output_rate: int, low: np.ndarray | None = None) -> tuple:
     """The reference's STFT, the input's two excitations with the pipeline's signs (its cube, its residual's cube),
     each brought to the reference's power per `ENVELOPE_BAND_HZ` band and frame as the pipeline brings them to the
-    predicted envelope, the mask of the bins above the cutoff, and that bringing (a spectrum -> the same)."""
+    predicted envelope, the mask of the bins above the cutoff, and that bringing (a spectrum -> the same). `low`:
+    the input at `rate` (the standard protocol's degradation of `reference`), when the caller has made it."""
     length = reference.shape[-1]
-    low, _ = Degradation("standard", rate).apply(reference, output_rate)
+    if low is None:
+        low, _ = Degradation("standard", rate).apply(reference, output_rate)
     cube = lambda audio: stft(excitation_of(audio, rate, output_rate, length))
     ref_spec = stft(reference)
     freqs = np.linspace(0, output_rate / 2, ref_spec.shape[0])

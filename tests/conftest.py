@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,11 @@ def band_error_db(output: np.ndarray, source: np.ndarray, rate: int, low: float,
 
 @pytest.fixture(scope="session")
 def script():
-    """Loads a module of `scripts/` by its name (they are entry points, not a package): `script("snr_breakdown")`."""
+    """Loads a module of `scripts/` by its name (they are entry points, not a package): `script("snr_breakdown")`.
+    `scripts/` goes on the import path, as running a script puts it, for the scripts that import one another."""
     folder = Path(__file__).resolve().parents[1] / "scripts"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
     def load(name: str):
         spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")

@@ -1,7 +1,5 @@
 """scripts/adaptive_readout.py: a readout of the phase lock's excitations that adapts to the input."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -9,9 +7,6 @@ import torch
 
 @pytest.fixture(scope="module")
 def readout_script(script):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # it imports coherence_ceiling
     return script("adaptive_readout")
 
 
