@@ -42,6 +42,7 @@ from nuwave.models.envelope import (
     shape_to_envelope,
     top_level,
 )
+from nuwave.models.readout import PhaseReadout, mix_weights, spread_to_bins
 from nuwave.models.schedule import check_steps, predicted_sample
 
 AudioArray = Union[np.ndarray, torch.Tensor]
@@ -159,15 +160,17 @@ class NuWavePipeline(DiffusionPipeline):
     `denoiser` is a `NuWaveDenoiser`; `scheduler` is the sampler, a diffusers scheduler whose config holds the
     noise schedule the denoiser was trained with (`nuwave.models.schedule`). Another sampler is a component swap:
     `pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)`. A shipped model is found by
-    name: `NuWavePipeline.from_pretrained("nuwave-base")`.
+    name: `NuWavePipeline.from_pretrained("nuwave-base")`. `phase_readout` (optional; a `PhaseReadout`) mixes
+    the phase lock's excitations from the input's spectrum (`_phase_locked`); without one the fixed mix stays.
     """
 
     model_cpu_offload_seq = "denoiser"
     _callback_tensor_inputs = ["sample"]
+    _optional_components = ["phase_readout"]
 
-    def __init__(self, denoiser: NuWaveDenoiser, scheduler) -> None:
+    def __init__(self, denoiser: NuWaveDenoiser, scheduler, phase_readout: PhaseReadout | None = None) -> None:
         super().__init__()
-        self.register_modules(denoiser=denoiser, scheduler=scheduler)
+        self.register_modules(denoiser=denoiser, scheduler=scheduler, phase_readout=phase_readout)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "NuWavePipeline":
@@ -246,7 +249,9 @@ class NuWavePipeline(DiffusionPipeline):
             phase_lock: the band's deterministic part (`temperature`'s `mean`) is, above the cutoff, the input's odd
                 excitation (`nuwave.audio.dsp.odd_excitation`: the input cubed over its local power) brought to the
                 predicted envelope, with `EXCITATION_SIGN`, mixed from a 6 kHz cutoff up with the same excitation
-                of the input's linear-prediction residual (`residual_mix`), instead of the model's own estimate: a
+                of the input's linear-prediction residual (`residual_mix`; for a model folder with a phase readout,
+                `nuwave.models.readout`, within the cutoffs it was found to help at, by the weights it reads per
+                band and frame from the input's spectrum), instead of the model's own estimate: a
                 band whose phase follows the input's pitch pulses, where the model's estimate has none (on
                 held-out speech the input's excitation correlates 0.10-0.29 with the reference's band, the model's
                 0.00; on music about 0 either way: `eval/results/coherence_ceiling.md`). The sample
@@ -391,7 +396,7 @@ class NuWavePipeline(DiffusionPipeline):
         if temperature < 1.0:
             if phase_lock:
                 mean = self._phase_locked(mean, cond, band, predicted[2], as_mid_side,
-                                          None if residual is None else residual * gain)
+                                          None if residual is None else residual * gain, predicted[0])
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         top_source = None
@@ -429,19 +434,17 @@ class NuWavePipeline(DiffusionPipeline):
         draft = self.denoiser.waveform(draft, length) / gain
         return fill_codec_holes(known, draft, band, self.model_rate) * gain
 
-    def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
-                      envelope: torch.Tensor | None, as_mid_side: bool = False,
-                      residual: torch.Tensor | None = None) -> torch.Tensor:
-        """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the input's excitation,
-        brought to the predicted `envelope` when the model has one (see `__call__`'s `phase_lock`): the odd
-        excitation of the level-normalised condition `cond` with `EXCITATION_SIGN`, and, given the input's
-        linear-prediction `residual` `(N, 1, T)` (same level, left / right), the odd excitation of that with
-        `RESIDUAL_EXCITATION_SIGN`, each brought to the envelope and mixed by `residual_mix` at the cutoff. For
-        stereo pairs generated as mid and side (`as_mid_side`) each channel's excitations come from that channel
-        alone and are then turned into mid and side: the cube of the mid of two unrelated channels would hold
-        their cross products (intermodulation) instead of either one's."""
+    def phase_lock_excitations(self, cond: torch.Tensor, band: torch.Tensor, envelope: torch.Tensor | None,
+                               as_mid_side: bool = False, residual: torch.Tensor | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The phase lock's two excitations, spectra `(N, bins, frames)` above the cutoff (not tilted), each
+        brought to the predicted `envelope` when the model has one: the odd excitation of the level-normalised
+        condition `cond` `(N, 1, T)` with `EXCITATION_SIGN`, and, given the input's linear-prediction `residual`
+        `(N, 1, T)` (same level, left / right), the odd excitation of that with `RESIDUAL_EXCITATION_SIGN` (else
+        None). For stereo pairs generated as mid and side (`as_mid_side`) each channel's excitations come from that
+        channel alone and are then turned into mid and side: the cube of the mid of two unrelated channels would
+        hold their cross products (intermodulation) instead of either one's."""
         denoiser = self.denoiser
-        length = mean.shape[-1]
         window = denoiser.config.n_fft // 2
         above = generated_bins(band, denoiser.config.n_fft // 2 + 1)[:, :, None]
 
@@ -451,15 +454,33 @@ class NuWavePipeline(DiffusionPipeline):
             return excitation if envelope is None else shape_to_envelope(excitation, envelope, band)
 
         excitation = EXCITATION_SIGN * excitation_of(paired_mid_side(cond) if as_mid_side else cond)
-        if residual is not None:
-            second = excitation_of(residual)
-            if envelope is None:  # at the first's power over the band, item by item
+        second = None if residual is None else RESIDUAL_EXCITATION_SIGN * excitation_of(residual)
+        return excitation, second
+
+    def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
+                      envelope: torch.Tensor | None, as_mid_side: bool = False,
+                      residual: torch.Tensor | None = None, cond_power: torch.Tensor | None = None) -> torch.Tensor:
+        """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the input's excitations
+        (`phase_lock_excitations`, see `__call__`'s `phase_lock`), mixed by `residual_mix` at the cutoff or, for
+        a model with a phase readout (`nuwave.models.readout`), by the weights it reads per band and frame from
+        the condition's STFT power `cond_power` `(N, bins, frames)`, and brought to the predicted `envelope`."""
+        denoiser = self.denoiser
+        length = mean.shape[-1]
+        bins = denoiser.config.n_fft // 2 + 1
+        above = generated_bins(band, bins)[:, :, None]
+        excitation, second = self.phase_lock_excitations(cond, band, envelope, as_mid_side, residual)
+        if second is not None:
+            fixed = tuple(torch.tensor(w, dtype=torch.float32, device=band.device)
+                          for w in residual_mix((band * self.model_rate / 2).cpu().numpy()))
+            if envelope is None:  # at the first's power over the band, item by item, mixed at the fixed angle
                 power = lambda x: x.abs().square().sum(dim=(1, 2), keepdim=True).clamp_min(1e-30)
                 second = second * (power(excitation) / power(second)).sqrt()
-            own, other = (torch.tensor(w, dtype=torch.float32, device=band.device)[:, None, None]
-                          for w in residual_mix((band * self.model_rate / 2).cpu().numpy()))
-            excitation = own * excitation + other * RESIDUAL_EXCITATION_SIGN * second
-            if envelope is not None:
+                excitation = fixed[0][:, None, None] * excitation + fixed[1][:, None, None] * second
+            else:
+                if cond_power is None:
+                    cond_power = denoiser.spectrum(cond.float()).abs().square()
+                own, other = mix_weights(self.phase_readout, cond_power, band, fixed, envelope.shape[1])
+                excitation = spread_to_bins(own, bins) * excitation + spread_to_bins(other, bins) * second
                 excitation = shape_to_envelope(excitation, envelope, band)
         tilted = denoiser.spectrum(denoiser.whiten(denoiser.waveform(excitation * above, length)))
         spectrum = denoiser.spectrum(mean)
