@@ -136,3 +136,20 @@ def test_a_model_folder_with_a_readout_loads_it_and_uses_it(tmp_path):
 
 def test_a_model_folder_without_a_readout_keeps_the_fixed_mix(tiny_model_dir):
     assert load_pipeline(tiny_model_dir, "cpu").phase_readout is None
+
+
+def test_the_readout_is_applied_over_the_longest_run_of_rates_that_gain_without_hurting_music(script):
+    applied_cutoffs = script("train_readout").applied_cutoffs
+    gains = {8000: (0.0, 0.0), 12000: (0.05, -0.02), 16000: (0.02, 0.0), 22050: (0.03, 0.01), 24000: (0.02, -0.005)}
+    assert applied_cutoffs(gains, 0.01, 0.01) == (8000.0, 12000.0)
+    assert applied_cutoffs(gains, 0.01, 0.05) == (6000.0, 12000.0)
+    assert applied_cutoffs({**gains, 22050: (0.0, 0.0)}, 0.01, 0.05) == (6000.0, 8000.0)
+    assert applied_cutoffs(gains, 0.1, 0.01) is None
+
+
+def test_the_shipped_model_carries_a_readout_that_fits_it():
+    pipe = load_pipeline("nuwave-base", "cpu")
+    readout = pipe.phase_readout
+    assert readout is not None and readout.fits(pipe.denoiser)
+    assert 0 < readout.config.min_cutoff_hz <= readout.config.max_cutoff_hz < pipe.model_rate / 2
+    assert any(float(p.detach().abs().sum()) > 0 for p in readout.body[-1].parameters())  # trained, not the fixed mix

@@ -375,3 +375,27 @@ def test_a_run_s_validation_is_reproduced_after_it_from_its_config(tmp_path, cor
     values = np.array([validation_values(pipe, dataset, index, config) for index in range(len(dataset))])
     assert values[:, 0].mean() == pytest.approx(last["val/loss"], rel=1e-5)
     assert values[:, 1].mean() == pytest.approx(last["val/lsd"], rel=1e-5)
+
+
+def test_fine_tuning_keeps_the_phase_readout_while_it_fits(tmp_path, corpus):
+    from nuwave.models import NuWaveDenoiser
+    from nuwave.models.readout import PhaseReadout
+
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "base")
+    base = tmp_path / "base" / "export"
+    assert NuWavePipeline.from_pretrained(base).phase_readout is None
+    denoiser = NuWavePipeline.from_pretrained(base).denoiser
+    readout = PhaseReadout(bands=denoiser.config.envelope_bands, channels=8, min_cutoff_hz=6000.0,
+                           max_cutoff_hz=8000.0)
+    assert readout.fits(denoiser)
+    assert not readout.fits(NuWaveDenoiser(channels=16, num_blocks=1, envelope_bands=8))
+    assert not PhaseReadout(bands=denoiser.config.envelope_bands, n_fft=2048).fits(denoiser)
+    pipe = NuWavePipeline.from_pretrained(base)
+    pipe.register_modules(phase_readout=readout)
+    pipe.save_pretrained(tmp_path / "with_readout")
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "tuned", "--init-from",
+          tmp_path / "with_readout")
+    kept = NuWavePipeline.from_pretrained(tmp_path / "tuned" / "export").phase_readout
+    assert kept is not None and kept.config.max_cutoff_hz == 8000.0
+    for name, tensor in readout.state_dict().items():
+        torch.testing.assert_close(kept.state_dict()[name], tensor)

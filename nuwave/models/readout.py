@@ -35,13 +35,15 @@ class PhaseReadout(ModelMixin, ConfigMixin):
 
     The features are the input's log10 power in each band relative to the frame's loudest band, clipped at
     `feature_floor` bels under and mapped to [-1, 1] (so the readout sees the spectrum's shape, not its level),
-    and the cutoff over the Nyquist frequency."""
+    and the cutoff over the Nyquist frequency. `sample_rate`, `n_fft` and `hop_length` are those of the denoiser's
+    STFT it was trained on (`fits`)."""
 
     config_name = "config.json"
 
     @register_to_config
-    def __init__(self, sample_rate: int = 48000, bands: int = 32, channels: int = 96, kernel_size: int = 5,
-                 feature_floor: float = 8.0, min_cutoff_hz: float = 0.0, max_cutoff_hz: float = 0.0) -> None:
+    def __init__(self, sample_rate: int = 48000, n_fft: int = 1024, hop_length: int = 256, bands: int = 32,
+                 channels: int = 96, kernel_size: int = 5, feature_floor: float = 8.0, min_cutoff_hz: float = 0.0,
+                 max_cutoff_hz: float = 0.0) -> None:
         super().__init__()
         padding = kernel_size // 2
         self.body = nn.Sequential(
@@ -50,6 +52,13 @@ class PhaseReadout(ModelMixin, ConfigMixin):
             nn.Conv1d(channels, bands * 4, 1))
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
+
+    def fits(self, denoiser) -> bool:
+        """Whether the readout reads the STFT and mixes over the envelope bands of `denoiser` (a `NuWaveDenoiser`):
+        it uses none of the denoiser's weights, so a model fine-tuned from its folder keeps it while these stay."""
+        config = denoiser.config
+        return (config.sample_rate, config.n_fft, config.hop_length, config.envelope_bands) == (
+            self.config.sample_rate, self.config.n_fft, self.config.hop_length, self.config.bands)
 
     def features(self, power: torch.Tensor) -> torch.Tensor:
         """`(N, bins, frames)` STFT power -> `(N, bands, frames)` features in [-1, 1]."""

@@ -20,10 +20,12 @@ from accelerate.utils import set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 
+from nuwave import checkpoints
 from nuwave.audio.degrade import DegradationRange
 from nuwave.benchmark.metrics import lsd_split
 from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models.denoiser import NuWaveDenoiser
+from nuwave.models.readout import PhaseReadout
 from nuwave.models.schedule import make_sampler
 from nuwave.training.config import TrainConfig
 from nuwave.training.data import AudioCache, SegmentDataset, index_sources, prepare_files, split_files
@@ -250,7 +252,8 @@ def train(config: TrainConfig, resume: bool = False, stop_at: int | None = None)
         return None
     export = run_dir / "export"
     if accelerator.is_main_process:
-        export_ema(accelerator.unwrap_model(denoiser), ema, scheduler, export)
+        model = accelerator.unwrap_model(denoiser)
+        export_ema(model, ema, scheduler, export, inherited_readout(config, model))
     accelerator.end_training()
     return export
 
@@ -326,13 +329,29 @@ def save_state(accelerator: Accelerator, run_dir: Path, step: int, keep_last: in
     accelerator.wait_for_everyone()
 
 
-def export_ema(denoiser: NuWaveDenoiser, ema: EMAModel, scheduler, folder: Path) -> None:
-    """The EMA weights as a `save_pretrained` pipeline folder (safetensors + JSON config)."""
+def inherited_readout(config: TrainConfig, denoiser: NuWaveDenoiser) -> PhaseReadout | None:
+    """The `init_from` folder's phase readout (`nuwave.models.readout`), when it `fits` the trained denoiser: a
+    fine-tuned model keeps it (it reads the input, not the denoiser's weights); None for a new model, a folder
+    without one, or one that no longer fits (retrain it with `scripts/train_readout.py`)."""
+    if not config.init_from:
+        return None
+    folder = Path(checkpoints.resolve(config.init_from)) / "phase_readout"
+    if not folder.is_dir():
+        return None
+    readout = PhaseReadout.from_pretrained(str(folder))
+    return readout.eval() if readout.fits(denoiser) else None
+
+
+def export_ema(denoiser: NuWaveDenoiser, ema: EMAModel, scheduler, folder: Path,
+               phase_readout: PhaseReadout | None = None) -> None:
+    """The EMA weights as a `save_pretrained` pipeline folder (safetensors + JSON config), with `phase_readout`
+    when given."""
     shipped = copy.deepcopy(denoiser).to("cpu").float()
     ema_cpu = copy.deepcopy(ema)
     ema_cpu.to("cpu")
     ema_cpu.copy_to(shipped.parameters())
-    NuWavePipeline(denoiser=shipped.eval(), scheduler=scheduler).save_pretrained(str(folder))
+    NuWavePipeline(denoiser=shipped.eval(), scheduler=scheduler, phase_readout=phase_readout
+                   ).save_pretrained(str(folder))
 
 
 @torch.no_grad()
