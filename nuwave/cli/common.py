@@ -12,9 +12,10 @@ from nuwave.inference.options import DEFAULT_DTYPE, DEFAULT_MODEL, DEFAULT_SAMPL
 TEMPERATURE_HELP = ("0 to 1: how far the band goes from its deterministic part (the input's excitation under the "
                     "phase lock, else the model's mean estimate: best SNR) towards the full sample (its own phase).")
 PHASE_LOCK_HELP = ("The band's deterministic part from the input's odd excitations (its cube over its local power "
-                   "and, from a 6 kHz cutoff, its linear-prediction residual's), whose phase follows the input's "
-                   "pitch pulses, instead of the model's own estimate: on speech a band closer to the reference's "
-                   "waveform (higher SNR). Default: on, except under a codec's cut.")
+                   "and, from a 6 kHz cutoff, its linear-prediction residual's; mixed per band and frame by the "
+                   "model's phase readout where it has one), whose phase follows the input's pitch pulses, "
+                   "instead of the model's own estimate: on speech a band closer to the reference's waveform "
+                   "(higher SNR). Default: on, except under a codec's cut.")
 
 
 def fail(message: str) -> None:
