@@ -91,7 +91,7 @@ def merge_shares(codec_cut: bool) -> tuple[float, float | None]:
 def resolve_phase_lock(phase_lock: bool | None, codec_cut: bool) -> bool:
     """`NuWavePipeline.__call__`'s `phase_lock` setting -> whether to lock: None means on for a rate's cutoff and
     off under a codec's. Measured with every suite at 8 steps (`bash scripts/eval_phase_lock.sh`): on rate inputs
-    the lock lowers LSD and MR-STFT on every condition and raises speech's SNR by 0.5-2.3 dB; under a 128 kbit/s
+    the lock lowers LSD and MR-STFT on every condition and raises speech's SNR by 0.5-2.4 dB; under a 128 kbit/s
     MP3's cut it raises speech's LSD (0.622 -> 0.639 x the decoded input's; 96 kbit/s 0.579 -> 0.592)."""
     return (not codec_cut) if phase_lock is None else bool(phase_lock)
 
