@@ -77,6 +77,16 @@ def residual_mix(cutoff_hz) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(angle), np.sin(angle)
 
 
+def lock_residual(audio: np.ndarray, sample_rate: int, cutoff_hz: float, model_rate: int, length: int
+                  ) -> np.ndarray | None:
+    """The phase lock's second source for `audio` `(..., T)` at `sample_rate`: its linear-prediction residual
+    (`input_residual`) at `model_rate`, `length` samples; None where `residual_mix` gives it no weight at
+    `cutoff_hz`."""
+    if residual_mix(cutoff_hz)[1] <= 0:
+        return None
+    return resample(input_residual(audio, sample_rate), sample_rate, model_rate, length)
+
+
 def is_full_band(cutoff_hz: float, target_rate: float, model_rate: float) -> bool:
     """Whether an input whose content reaches `cutoff_hz` leaves nothing to generate at `target_rate`."""
     return cutoff_hz >= FULL_BAND * min(target_rate, model_rate) / 2
@@ -306,11 +316,10 @@ class NuWavePipeline(DiffusionPipeline):
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
-            residual = None
-            if lock and residual_mix(cutoff)[1] > 0:
-                # the input's linear-prediction residual at the model's rate, its channels in their own order
-                residual = resample(input_residual(channels_in_order, sample_rate), sample_rate, self.model_rate,
-                                    model_length)
+            # the input's linear-prediction residual at the model's rate, its channels in their own order
+            residual = lock_residual(channels_in_order, sample_rate, cutoff, self.model_rate, model_length) \
+                if lock else None
+            if residual is not None:
                 residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
             known = None
             if keep_known_band:
@@ -395,8 +404,8 @@ class NuWavePipeline(DiffusionPipeline):
         predicted = self._predicted_envelope(cond, band, codec_cut)
         if temperature < 1.0:
             if phase_lock:
-                mean = self._phase_locked(mean, cond, band, predicted[2], as_mid_side,
-                                          None if residual is None else residual * gain, predicted[0])
+                mean = self._phase_locked(mean, cond, band, predicted[2], predicted[0], as_mid_side,
+                                          None if residual is None else residual * gain)
             sample = mean + temperature * (sample.float() - mean)
         spectrum = self.denoiser.spectrum(self.denoiser.unwhiten(sample.float()))
         top_source = None
@@ -458,8 +467,8 @@ class NuWavePipeline(DiffusionPipeline):
         return excitation, second
 
     def _phase_locked(self, mean: torch.Tensor, cond: torch.Tensor, band: torch.Tensor,
-                      envelope: torch.Tensor | None, as_mid_side: bool = False,
-                      residual: torch.Tensor | None = None, cond_power: torch.Tensor | None = None) -> torch.Tensor:
+                      envelope: torch.Tensor | None, cond_power: torch.Tensor, as_mid_side: bool = False,
+                      residual: torch.Tensor | None = None) -> torch.Tensor:
         """`mean` `(N, 1, T)` (tilted domain) with its band above the cutoff replaced by the input's excitations
         (`phase_lock_excitations`, see `__call__`'s `phase_lock`), mixed by `residual_mix` at the cutoff or, for
         a model with a phase readout (`nuwave.models.readout`), by the weights it reads per band and frame from
@@ -477,8 +486,6 @@ class NuWavePipeline(DiffusionPipeline):
                 second = second * (power(excitation) / power(second)).sqrt()
                 excitation = fixed[0][:, None, None] * excitation + fixed[1][:, None, None] * second
             else:
-                if cond_power is None:
-                    cond_power = denoiser.spectrum(cond.float()).abs().square()
                 own, other = mix_weights(self.phase_readout, cond_power, band, fixed, envelope.shape[1])
                 excitation = spread_to_bins(own, bins) * excitation + spread_to_bins(other, bins) * second
                 excitation = shape_to_envelope(excitation, envelope, band)

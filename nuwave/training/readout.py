@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from nuwave.audio.degrade import Degradation
-from nuwave.audio.dsp import input_residual, level_gain, resample
+from nuwave.audio.dsp import level_gain, resample
+from nuwave.inference.pipeline import lock_residual, residual_mix
 from nuwave.models.envelope import band_log_power, band_membership, generated_bins
 from nuwave.models.readout import PhaseReadout
 
@@ -40,8 +41,6 @@ class ReadoutCells:
 def readout_cells(pipe, readout: PhaseReadout, reference: np.ndarray, rate: int) -> ReadoutCells:
     """`reference` `(T,)` at the model's rate, degraded to `rate` by the standard protocol and prepared as the
     pipeline prepares a mono input (`NuWavePipeline.__call__`, `_sample`) -> its `ReadoutCells`."""
-    from nuwave.inference.pipeline import residual_mix
-
     model_rate = pipe.model_rate
     denoiser = pipe.denoiser
     length = reference.shape[-1]
@@ -49,10 +48,9 @@ def readout_cells(pipe, readout: PhaseReadout, reference: np.ndarray, rate: int)
     cond = torch.from_numpy(resample(low, rate, model_rate, length)).float()[None, None]
     gain = level_gain(cond)
     cond = cond * gain
-    residual = None
-    if residual_mix(rate / 2)[1] > 0:
-        residual = torch.from_numpy(resample(input_residual(low, rate), rate, model_rate, length)).float()
-        residual = residual[None, None] * gain
+    residual = lock_residual(low, rate, rate / 2, model_rate, length)
+    if residual is not None:
+        residual = torch.from_numpy(residual).float()[None, None] * gain
     band = torch.tensor([rate / model_rate], dtype=torch.float32)
     target = denoiser.spectrum(torch.from_numpy(reference).float()[None, None] * gain)
     bands = readout.config.bands
@@ -74,8 +72,6 @@ def readout_cells(pipe, readout: PhaseReadout, reference: np.ndarray, rate: int)
 def cell_weights(readout: PhaseReadout | None, cells: ReadoutCells, model_rate: int) -> torch.Tensor:
     """`(bands, frames, 2)` complex weights of the two excitations: the fixed mix at the cutoff, plus the
     readout's changes when given (wherever the cutoff lies: the range it is applied to is chosen after)."""
-    from nuwave.inference.pipeline import residual_mix
-
     own, other = residual_mix(cells.bandwidth * model_rate / 2)
     bands, frames = cells.power.shape
     weights = torch.tensor([float(own), float(other)], dtype=torch.complex64).expand(bands, frames, 2)
