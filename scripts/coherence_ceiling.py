@@ -189,14 +189,14 @@ def excitation_cells(references: list[np.ndarray], rate: int, output_rate: int) 
     return cells
 
 
-def training_files(data: Path, kind: str, count: int, min_seconds: float, channels: int | None = None
-                   ) -> list[Path]:
-    """`count` of the training split's lossless files of `kind` ("speech", "music") whose content reaches 19 kHz
-    and that last `min_seconds` or more (and have `channels` channels, when given), evenly spaced in the
-    manifest's order."""
+def training_files(data: Path, kind: str, count: int, min_seconds: float, channels: int | None = None,
+                   min_content_hz: float = 19000.0) -> list[Path]:
+    """`count` of the training split's lossless files of `kind` ("speech", "music") whose content reaches
+    `min_content_hz` and that last `min_seconds` or more (and have `channels` channels, when given), evenly spaced
+    in the manifest's order."""
     entries = manifest_entries(data)
     chosen = [e for e in entries if e["kind"] == kind and e["split"] == "train" and e["lossless"]
-              and e.get("content_hz", e["bandwidth_hz"]) >= 19000 and e["seconds"] >= min_seconds
+              and e.get("content_hz", e["bandwidth_hz"]) >= min_content_hz and e["seconds"] >= min_seconds
               and channels in (None, e["channels"])]
     step = max(1, len(chosen) // count)
     return [data / e["path"] for e in chosen[::step][:count]]

@@ -1,9 +1,13 @@
 """Train the phase lock's readout (`nuwave.models.readout.PhaseReadout`) for a model folder and save the folder with
 it, where it helps: a table of the band's coherence per kind and input rate, written as markdown to stdout.
 
-The readout is trained on the training split's lossless voices whose content reaches 19 kHz (`--voices` of them,
-each's first `--seconds`) at five input rates, all but every `--validation-every`-th voice, which are kept aside
-with `--music` of the training split's lossless music files: voices are what it is for (their band keeps a phase the
+The readout is trained on the training split's lossless voices whose content reaches `--min-content-hz` and that
+last `--min-seconds` or more (`--voices` of them, each's first `--seconds`) at five input rates, all but every
+`--validation-every`-th voice, which are kept aside with `--music` of the training split's lossless music files
+(reaching 19 kHz, 0.8 s or more). Lossless voices are few (megaglest's unit voices, openarena's announcer);
+`--min-seconds 0.3 --min-content-hz 16000` takes the short lines and those whose content ends from 16 kHz too (193
+voices instead of 92; a voice's cells above where its content ends weigh nothing, the coherence being weighed by the
+reference's power). Voices are what it is for (their band keeps a phase the
 input gives away); music keeps none (`eval/results/coherence_ceiling.md`), and a readout trained on it as well
 fitted its training files and gained less on the voices kept aside, so music only checks that the readout does it
 no harm. It is applied at the cutoffs of the rates where, on the files kept aside, it raised the voices' coherence
@@ -78,6 +82,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--voices", type=int, default=150, help="training voices asked for (fewer may exist)")
     parser.add_argument("--music", type=int, default=60, help="music files asked for, to check the readout on")
+    parser.add_argument("--min-seconds", type=float, default=0.8, help="the shortest voice used")
+    parser.add_argument("--min-content-hz", type=float, default=19000.0,
+                        help="the least frequency a voice's content must reach")
     parser.add_argument("--seconds", type=float, default=5.0, help="each file's first seconds")
     parser.add_argument("--validation-every", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30)
@@ -96,9 +103,11 @@ def main() -> None:
     config = pipe.denoiser.config
     readout = PhaseReadout(sample_rate=rate, n_fft=config.n_fft, hop_length=config.hop_length,
                            bands=config.envelope_bands)
-    files = {"speech": training_files(args.data, "speech", args.voices, 0.8),
+    files = {"speech": training_files(args.data, "speech", args.voices, args.min_seconds,
+                                      min_content_hz=args.min_content_hz),
              "music": training_files(args.data, "music", args.music, 0.8)}
     sets = {}  # (kind, "training" or "kept aside") -> [(input rate, cells)]
+    counts = {}  # (kind, "training" or "kept aside") -> files
     for kind, paths in files.items():
         if len(paths) < 2 * args.validation_every:
             raise SystemExit(f"{args.data}: only {len(paths)} lossless {kind} files of the training split reach "
@@ -106,7 +115,9 @@ def main() -> None:
         for index, path in enumerate(paths):
             reference = load_reference(path, rate, RATES)[: round(args.seconds * rate)]
             trained = kind == "speech" and index % args.validation_every != args.validation_every - 1
-            sets.setdefault((kind, "training" if trained else "kept aside"), []).extend(
+            part = "training" if trained else "kept aside"
+            counts[kind, part] = counts.get((kind, part), 0) + 1
+            sets.setdefault((kind, part), []).extend(
                 (input_rate, readout_cells(pipe, readout, reference, input_rate)) for input_rate in RATES)
     train_readout(readout, [cells for _, cells in sets["speech", "training"]], rate, args.epochs, args.seed,
                   args.learning_rate)
@@ -130,9 +141,9 @@ def main() -> None:
     save_with_readout(model, args.out, readout)
     for row in rows:
         row.append("yes" if applied[0] <= float(row[2]) <= applied[1] else "no")
-    counts = {key: len(data) // len(RATES) for key, data in sets.items()}
     parameters = sum(p.numel() for p in readout.parameters())
     print(f"Produced by `python scripts/train_readout.py --out {args.out} --voices {args.voices} --music {args.music} "
+          f"--min-seconds {args.min_seconds:g} --min-content-hz {args.min_content_hz:g} "
           f"--seconds {args.seconds:g} --validation-every {args.validation_every} --epochs {args.epochs} "
           f"--learning-rate {args.learning_rate:g} --seed {args.seed} --min-gain {args.min_gain:g} --max-loss "
           f"{args.max_loss:g}` on `{args.model}` ({time.perf_counter() - started:.0f} s on this machine's CPU).\n")

@@ -103,6 +103,29 @@ def test_coherence_is_one_for_the_mix_that_is_the_reference_and_training_finds_i
     assert cell_weights(readout, cells, 48000).shape == (bands, frames, 2)
 
 
+def test_silent_cells_count_for_nothing_and_keep_the_gradient_finite():
+    cells = synthetic_cells()
+    whole = float(coherence(cell_weights(None, cells, 48000), cells))
+    # frames where the input's excitations are silent (digital silence in the input) or all but (the tail of a
+    # fade), the reference not: their mix is (nearly) silent whatever the weights, and the reference's power there
+    # counts against the coherence
+    cells.cross[:, :3] = 0.0
+    cells.gram[:, :3] = 0.0
+    cells.cross[:, 3:5] *= 1e-22
+    cells.gram[:, 3:5] *= 1e-44
+    # frames where the reference is silent as well
+    cells.cross[:, 5:10] = 0.0
+    cells.gram[:, 5:10] = 0.0
+    cells.power[:, 5:10] = 0.0
+    readout = PhaseReadout(bands=4, channels=16)
+    torch.nn.init.normal_(readout.body[-1].weight, std=0.1)
+    loss = -coherence(cell_weights(readout, cells, 48000), cells)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(p.grad).all() for p in readout.parameters())
+    assert float(coherence(cell_weights(None, cells, 48000), cells)) < whole
+
+
 def test_readout_cells_come_from_the_pipeline_s_own_excitations():
     pipe = NuWavePipeline(denoiser=tiny_denoiser(), scheduler=make_sampler())
     readout = PhaseReadout(bands=8)

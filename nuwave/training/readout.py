@@ -83,11 +83,17 @@ def cell_weights(readout: PhaseReadout | None, cells: ReadoutCells, model_rate: 
 
 def coherence(weights: torch.Tensor, cells: ReadoutCells) -> torch.Tensor:
     """The band's correlation with the reference when its excitations are mixed by `weights` `(bands, frames, 2)`
-    and brought to the reference's power per band and frame: the reference-power-weighted mean of each cell's."""
-    cross = (weights * cells.cross).sum(-1).real
-    mixed = torch.einsum("ctk,ctkl,ctl->ct", weights, cells.gram, weights.conj()).real.clamp_min(1e-30)
-    rho = cross / (mixed.sqrt() * cells.power.sqrt().clamp_min(1e-30))
-    return (cells.power * rho).sum() / cells.power.sum().clamp_min(1e-30)
+    and brought to the reference's power per band and frame: the reference-power-weighted mean of each cell's.
+
+    Cells where the reference or the mixed band is silent count for nothing; the sums are taken in double precision,
+    where the gradient of a cell whose mix is nearly silent stays finite (in single precision it overflowed)."""
+    weights = weights.to(torch.complex128)
+    power = cells.power.double()
+    cross = (weights * cells.cross.to(torch.complex128)).sum(-1).real
+    mixed = torch.einsum("ctk,ctkl,ctl->ct", weights, cells.gram.to(torch.complex128), weights.conj()).real
+    valid = (power > 0) & (mixed > 0)
+    rho = torch.where(valid, cross / torch.where(valid, mixed * power, 1.0).sqrt(), 0.0)
+    return ((power * rho).sum() / power.sum().clamp_min(1e-300)).float()
 
 
 def train_readout(readout: PhaseReadout, data: list[ReadoutCells], model_rate: int, epochs: int, seed: int = 0,
