@@ -4,12 +4,13 @@ it, where it helps: a table of the band's coherence per kind and input rate, wri
 The readout is trained on the training split's lossless voices whose content reaches `--min-content-hz` and that
 last `--min-seconds` or more (`--voices` of them, each's first `--seconds`) at five input rates, all but every
 `--validation-every`-th voice, which are kept aside with `--music` of the training split's lossless music files
-(reaching 19 kHz, 0.8 s or more). Lossless voices are few (megaglest's unit voices, openarena's announcer);
-`--min-seconds 0.3 --min-content-hz 16000` takes the short lines and those whose content ends from 16 kHz too (193
-voices instead of 92; a voice's cells above where its content ends weigh nothing, the coherence being weighed by the
-reference's power). Voices are what it is for (their band keeps a phase the
-input gives away); music keeps none (`eval/results/coherence_ceiling.md`), and a readout trained on it as well
-fitted its training files and gained less on the voices kept aside, so music only checks that the readout does it
+(reaching 19 kHz, 0.8 s or more). Lossless voices are few (megaglest's unit voices, openarena's announcer),
+so the short lines (from 0.3 s) and those whose content ends from 16 kHz count too (193 voices instead of the 92
+reaching 19 kHz and lasting 0.8 s): a voice's cells above where its content ends weigh nothing, the coherence being
+weighed by the reference's power; with them the readout gained more on the benchmark's held-out speech. Voices are
+what it is for (their band keeps a phase the input gives away); music keeps none
+(`eval/results/coherence_ceiling.md`), and a readout trained on it as well fitted its training files and gained
+less on the voices kept aside, so music only checks that the readout does it
 no harm. It is applied at the cutoffs of the rates where, on the files kept aside, it raised the voices' coherence
 over the fixed mix by at least `--min-gain` and lowered the music's by at most `--max-loss`: the longest run of
 such rates, from its lowest to its highest cutoff; the fixed mix stays elsewhere. The benchmark's held-out sets are
@@ -80,10 +81,10 @@ def main() -> None:
     parser.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
     parser.add_argument("--out", type=Path, required=True, help="the model folder to write (may be --model's)")
     parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--voices", type=int, default=150, help="training voices asked for (fewer may exist)")
+    parser.add_argument("--voices", type=int, default=300, help="training voices asked for (fewer may exist)")
     parser.add_argument("--music", type=int, default=60, help="music files asked for, to check the readout on")
-    parser.add_argument("--min-seconds", type=float, default=0.8, help="the shortest voice used")
-    parser.add_argument("--min-content-hz", type=float, default=19000.0,
+    parser.add_argument("--min-seconds", type=float, default=0.3, help="the shortest voice used")
+    parser.add_argument("--min-content-hz", type=float, default=16000.0,
                         help="the least frequency a voice's content must reach")
     parser.add_argument("--seconds", type=float, default=5.0, help="each file's first seconds")
     parser.add_argument("--validation-every", type=int, default=5)
