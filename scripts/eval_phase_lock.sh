@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 model=${MODEL:-nuwave-base}
-# SETTINGS=phase-lock runs one half (the other's reports do not depend on a change to the lock alone).
+# SETTINGS=phase-lock runs one half (the other's reports do not depend on a change to the lock alone);
+# SETTINGS=fixed-mix the default lock with its fixed mix instead of the model's phase readout (`--fixed-mix`), into
+# eval/results/fixed_mix/: what the readout adds.
 for setting in ${SETTINGS:-phase-lock no-phase-lock}; do
     folder="eval/results/${setting//-/_}"
     reports=()

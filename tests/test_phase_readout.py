@@ -7,8 +7,11 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
+from click.testing import CliRunner
 
+from nuwave import cli
 from nuwave.inference.pipeline import NuWavePipeline, load_pipeline, residual_mix
 from nuwave.models.readout import PhaseReadout, mix_weights, spread_to_bins
 from nuwave.models.schedule import make_sampler
@@ -176,3 +179,31 @@ def test_the_shipped_model_carries_a_readout_that_fits_it():
     assert readout is not None and readout.fits(pipe.denoiser)
     assert 0 < readout.config.min_cutoff_hz <= readout.config.max_cutoff_hz < pipe.model_rate / 2
     assert any(float(p.detach().abs().sum()) > 0 for p in readout.body[-1].parameters())  # trained, not the fixed mix
+
+
+def test_eval_with_the_fixed_mix_leaves_the_readout_out(tmp_path):
+    """`nuwave eval --fixed-mix` measures the model as a folder without its readout would run, and says so."""
+    denoiser = tiny_denoiser()
+    readout = readout_with_weights(min_cutoff_hz=6000.0, max_cutoff_hz=8000.0)
+    NuWavePipeline(denoiser=denoiser, scheduler=make_sampler(), phase_readout=readout).save_pretrained(tmp_path / "on")
+    NuWavePipeline(denoiser=denoiser, scheduler=make_sampler()).save_pretrained(tmp_path / "off")
+    sf.write(str(tmp_path / "ref.wav"), tone_mix(48000, 0.5), 48000, subtype="FLOAT")
+    (tmp_path / "list.txt").write_text("ref.wav\n")
+    (tmp_path / "suite.json").write_text(json.dumps({"name": "tiny", "manifest": "list.txt", "output_rate": 48000,
+                                                     "input_rates": [16000], "degradations": ["standard"]}))
+
+    def snr(model: str, *options: str) -> tuple[float, str]:
+        out = tmp_path / f"results-{model}-{len(options)}"
+        result = CliRunner().invoke(cli.main, ["eval", "--suite", str(tmp_path / "suite.json"), "--data",
+                                               str(tmp_path), "--model", str(tmp_path / model), "--steps", "2",
+                                               "--out", str(out), "-q", *options])
+        assert result.exit_code == 0, result.output
+        results = json.loads((out / "results.json").read_text())
+        [value] = [r["metrics"]["snr"] for r in results["records"] if r["system"] == "nuwave"]
+        return value, results["sampler"]
+
+    with_readout, sampler = snr("on")
+    fixed, fixed_sampler = snr("on", "--fixed-mix")
+    without, _ = snr("off")
+    assert fixed == without and fixed != with_readout
+    assert "fixed mix" in fixed_sampler and "fixed mix" not in sampler

@@ -39,14 +39,17 @@ PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)",
 @click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
               help=TEMPERATURE_HELP)
 @click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
+@click.option("--fixed-mix", is_flag=True,
+              help="Lock with the phase lock's fixed mix of its two excitations, leaving out the model's phase "
+              "readout: what the readout adds.")
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder (default: eval/results/<suite name>).")
 @model_options
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase_lock, runs, out, model, sampler,
-                     device, dtype, quiet) -> None:
+def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase_lock, fixed_mix, runs, out, model,
+                     sampler, device, dtype, quiet) -> None:
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
     from nuwave.benchmark.evaluate import Suite, evaluate, suite_file
     from nuwave.benchmark.report import environment, write_report
@@ -64,6 +67,8 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase
         fail(str(error))
         sys.exit(1)
     pipe = None if baselines_only else load_model(model, sampler, device, dtype)
+    if pipe is not None and fixed_mix:
+        pipe.phase_readout = None
     figure_steps = 8 if 8 in steps else max(steps)
     kept = {}
 
@@ -79,7 +84,8 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase
         sys.exit(1)
     command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
     paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept, environment(torch_device),
-                         command, f"{sampler}, temperature {temperature:g}, " + PHASE_LOCK_NAMES[phase_lock],
+                         command, f"{sampler}, temperature {temperature:g}, " + PHASE_LOCK_NAMES[phase_lock]
+                         + (", the phase lock's fixed mix (no phase readout)" if fixed_mix else ""),
                          None if pipe is None else model)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
