@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--voices", type=int, default=30, help="how many of the training split's lossless voices")
     args = parser.parse_args()
 
-    from nuwave.inference.pipeline import load_pipeline
+    from nuwave.inference.loading import load_pipeline
 
     sets = {f"train ({args.voices} voices)": training_voices(args.data, args.voices),
             "held-out speech": Suite.load(suite_file("speech"), args.data).files}

@@ -20,8 +20,8 @@ from make_examples import first, joined  # noqa: E402
 from nuwave.audio.degrade import Degradation, resample_poly  # noqa: E402
 from nuwave.audio.files import read_audio  # noqa: E402
 from nuwave.benchmark.figures import pyplot, spectrogram  # noqa: E402
+from nuwave.inference.loading import load_pipeline  # noqa: E402
 from nuwave.inference.options import DEFAULT_MODEL, DEFAULT_TEMPERATURE  # noqa: E402
-from nuwave.inference.pipeline import load_pipeline  # noqa: E402
 from nuwave.inference.upsample import UpsampleSettings, upsample_array  # noqa: E402
 
 

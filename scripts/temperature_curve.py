@@ -35,7 +35,7 @@ def main() -> None:
     from nuwave.benchmark.evaluate import Suite, evaluate, suite_file, summarise
     from nuwave.benchmark.figures import plot_temperature
     from nuwave.benchmark.tables import temperature_table
-    from nuwave.inference.pipeline import load_pipeline
+    from nuwave.inference.loading import load_pipeline
     from nuwave.models.schedule import make_sampler
 
     temperatures = [float(item) for item in args.temperatures.split(",")]

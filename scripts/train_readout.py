@@ -34,7 +34,7 @@ from coherence_ceiling import training_files
 from nuwave import checkpoints
 from nuwave.benchmark.evaluate import load_reference
 from nuwave.benchmark.tables import markdown_table
-from nuwave.inference.pipeline import load_pipeline
+from nuwave.inference.loading import load_pipeline
 from nuwave.models.readout import PhaseReadout
 from nuwave.training.readout import mean_coherence, readout_cells, train_readout
 

@@ -11,7 +11,7 @@ from nuwave import cli
 from nuwave.audio.cutoff import TOP_HZ, top_slope
 from nuwave.audio.degrade import lowpass
 from nuwave.audio.dsp import HOLE_HOP, HOLE_N_FFT, MERGE_TRANSITION, RESAMPLER_TRANSITION, fill_codec_holes
-from nuwave.inference.pipeline import load_pipeline
+from nuwave.inference.loading import load_pipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
 from nuwave.models.envelope import band_edges, codec_top_level, continuation_ceiling
 from tests.conftest import band_error_db, band_power_db

@@ -10,7 +10,8 @@ from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UniPCMultistep
 from diffusers.utils import logging as diffusers_logging
 
 from nuwave import cli
-from nuwave.inference.pipeline import NuWavePipeline, load_pipeline
+from nuwave.inference.loading import load_pipeline
+from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.models.schedule import make_sampler
 from tests.conftest import tone_mix
 

@@ -12,7 +12,8 @@ import torch
 from click.testing import CliRunner
 
 from nuwave import cli
-from nuwave.inference.pipeline import NuWavePipeline, load_pipeline, residual_mix
+from nuwave.inference.loading import load_pipeline
+from nuwave.inference.pipeline import NuWavePipeline, residual_mix
 from nuwave.models.readout import PhaseReadout, mix_weights, spread_to_bins
 from nuwave.models.schedule import make_sampler
 from nuwave.training.readout import ReadoutCells, cell_weights, coherence, mean_coherence, readout_cells, train_readout

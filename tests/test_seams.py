@@ -6,7 +6,8 @@ import soundfile as sf
 import torch
 from scipy import signal
 
-from nuwave.inference.pipeline import NuWavePipeline, load_pipeline
+from nuwave.inference.loading import load_pipeline
+from nuwave.inference.pipeline import NuWavePipeline
 from nuwave.inference.upsample import UpsampleSettings, upsample_file
 from nuwave.models.schedule import make_sampler
 from tests.conftest import tiny_denoiser, tone_mix

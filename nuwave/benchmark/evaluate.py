@@ -285,7 +285,7 @@ def add_analysis_options(parser) -> None:
 
 def analysis_pipeline(model: str, device: str = "cpu"):
     """The model's pipeline with its progress bar off, for the analysis scripts."""
-    from nuwave.inference.pipeline import load_pipeline
+    from nuwave.inference.loading import load_pipeline
 
     pipe = load_pipeline(model, device)
     pipe.set_progress_bar_config(disable=True)

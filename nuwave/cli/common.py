@@ -54,7 +54,7 @@ def model_options(function):
 def load_model(model: str, sampler: str, device: str, dtype: str):
     """The pipeline of `model` on `device` in `dtype`, sampling with the named sampler, its per-step progress bar
     off (the commands show their own); a one-line error and exit 1 when it cannot be loaded."""
-    from nuwave.inference.pipeline import ModelError, load_pipeline
+    from nuwave.inference.loading import ModelError, load_pipeline
     from nuwave.models.schedule import make_sampler
 
     try:

@@ -53,7 +53,7 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
     from nuwave.benchmark.evaluate import Suite, evaluate, suite_file
     from nuwave.benchmark.report import environment, write_report
-    from nuwave.inference.pipeline import ModelError, resolve_device
+    from nuwave.inference.loading import ModelError, resolve_device
 
     path = suite_file(suite_name)
     try:

@@ -1,1 +1,2 @@
-"""Upsampling: the options a user chooses, the diffusion pipeline, long files in windows, one file's journey."""
+"""Upsampling: the options a user chooses, the diffusion pipeline, loading a model, long files in windows, one
+file's journey."""
