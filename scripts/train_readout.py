@@ -9,12 +9,14 @@ so the short lines (from 0.3 s) and those whose content ends from 16 kHz count t
 reaching 19 kHz and lasting 0.8 s): a voice's cells above where its content ends weigh nothing, the coherence being
 weighed by the reference's power; with them the readout gained more on the benchmark's held-out speech. Voices are
 what it is for (their band keeps a phase the input gives away); music keeps none
-(`eval/results/coherence_ceiling.md`), and a readout trained on it as well fitted its training files and gained
-less on the voices kept aside, so music only checks that the readout does it
-no harm. It is applied at the cutoffs of the rates where, on the files kept aside, it raised the voices' coherence
-over the fixed mix by at least `--min-gain` and lowered the music's by at most `--max-loss`: the longest run of
-such rates, from its lowest to its highest cutoff; the fixed mix stays elsewhere. The benchmark's held-out sets are
-not used.
+(`eval/results/coherence_ceiling.md`), and a readout trained for its coherence as well fitted its training files
+and gained less on the voices kept aside, so by default music only checks that the readout does it no harm. With
+`--music-guard W`, every other music file trains it too, but only against harm: its loss is W times the fall of its
+coherence under the fixed mix's, nothing where the readout does as well (`nuwave.training.readout.train_readout`);
+the rest are kept aside (`--music 120` keeps 60). It is applied at the cutoffs of the rates where, on the files
+kept aside, it raised the voices' coherence over the fixed mix by at least `--min-gain` and lowered the music's
+by at most `--max-loss`: the longest run of such rates, from its lowest to its highest cutoff; the fixed mix stays
+elsewhere. The benchmark's held-out sets are not used.
 
     python scripts/train_readout.py --out nuwave/checkpoints/nuwave-base > eval/results/phase_readout.md
 """
@@ -93,6 +95,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-gain", type=float, default=0.01,
                         help="the least rise in the kept-aside voices' coherence for a rate's cutoff to use it")
+    parser.add_argument("--music-guard", type=float, default=0.0,
+                        help="train on every other music file too, its coherence held from falling under the fixed "
+                        "mix's with this weight (0: music only checks the readout)")
     parser.add_argument("--max-loss", type=float, default=0.01,
                         help="the most fall in the kept-aside music's coherence for a rate's cutoff to use it")
     args = parser.parse_args()
@@ -115,13 +120,16 @@ def main() -> None:
                              "19 kHz; build the corpus first (scripts/prepare_data.py)")
         for index, path in enumerate(paths):
             reference = load_reference(path, rate, RATES)[: round(args.seconds * rate)]
-            trained = kind == "speech" and index % args.validation_every != args.validation_every - 1
+            if kind == "speech":
+                trained = index % args.validation_every != args.validation_every - 1
+            else:  # guarded music trains on every other file; the rest, or all without a guard, is kept aside
+                trained = args.music_guard > 0 and index % 2 == 0
             part = "training" if trained else "kept aside"
             counts[kind, part] = counts.get((kind, part), 0) + 1
             sets.setdefault((kind, part), []).extend(
                 (input_rate, readout_cells(pipe, readout, reference, input_rate)) for input_rate in RATES)
     train_readout(readout, [cells for _, cells in sets["speech", "training"]], rate, args.epochs, args.seed,
-                  args.learning_rate)
+                  args.learning_rate, [cells for _, cells in sets.get(("music", "training"), [])], args.music_guard)
     rows, gains = [], {}
     for input_rate in RATES:
         for kind in KINDS:
@@ -147,11 +155,15 @@ def main() -> None:
           f"--min-seconds {args.min_seconds:g} --min-content-hz {args.min_content_hz:g} "
           f"--seconds {args.seconds:g} --validation-every {args.validation_every} --epochs {args.epochs} "
           f"--learning-rate {args.learning_rate:g} --seed {args.seed} --min-gain {args.min_gain:g} --max-loss "
-          f"{args.max_loss:g}` on `{args.model}` ({time.perf_counter() - started:.0f} s on this machine's CPU).\n")
+          f"{args.max_loss:g}" + (f" --music-guard {args.music_guard:g}" if args.music_guard > 0 else "")
+          + f"` on `{args.model}` ({time.perf_counter() - started:.0f} s on this machine's CPU).\n")
     print(f"The band's coherence with the reference (the reference-power-weighted correlation per envelope band "
           f"and frame above the cutoff, the mean over files) of the phase lock's fixed mix and of the trained "
           f"readout ({parameters:,} parameters, {args.epochs} epochs over {counts['speech', 'training']} voices of "
-          f"the training split, each's first {args.seconds:g} s at {len(RATES)} rates), on those voices and on "
+          f"the training split"
+          + (f" and {counts['music', 'training']} music files held from falling under the fixed mix (weight "
+             f"{args.music_guard:g})" if args.music_guard > 0 else "")
+          + f", each's first {args.seconds:g} s at {len(RATES)} rates), on those files and on "
           f"{counts['speech', 'kept aside']} voices and {counts['music', 'kept aside']} music files of the training "
           f"split kept aside. The readout is applied from {applied[0]:g} to {applied[1]:g} Hz cutoffs, where it "
           f"raised the kept-aside voices' coherence by at least {args.min_gain:g} and lowered the music's by at most "

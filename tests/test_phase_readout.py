@@ -107,6 +107,30 @@ def test_coherence_is_one_for_the_mix_that_is_the_reference_and_training_finds_i
     assert cell_weights(readout, cells, 48000).shape == (bands, frames, 2)
 
 
+def test_guarded_files_only_hold_the_readout_from_doing_worse_than_the_fixed_mix():
+    cells = synthetic_cells()
+    fixed = mean_coherence(None, [cells], 48000)
+    # at the fixed mix (where training starts) a guarded file costs nothing: it moves no weight
+    readout = PhaseReadout(bands=4, channels=16)
+    start = [p.detach().clone() for p in readout.parameters()]
+    train_readout(readout, [], 48000, epochs=5, guarded=[cells])
+    assert all(torch.equal(a, b) for a, b in zip(start, readout.parameters()))
+    # a readout that does worse than the fixed mix on it is brought back up to it (the floor, not a target)
+    torch.manual_seed(0)
+    readout = PhaseReadout(bands=4, channels=16)
+    with torch.no_grad():
+        readout.body[-1].weight.normal_(0.0, 1.0)
+    assert mean_coherence(readout, [cells], 48000) < fixed - 0.2
+    train_readout(readout, [], 48000, epochs=300, learning_rate=3e-3, guarded=[cells], guard_weight=1.0)
+    assert mean_coherence(readout, [cells], 48000) >= fixed - 0.01
+    # without guarded files training is what it was: the same weights, bit for bit
+    one, two = PhaseReadout(bands=4, channels=16), PhaseReadout(bands=4, channels=16)
+    two.load_state_dict(one.state_dict())
+    train_readout(one, [cells], 48000, epochs=3)
+    train_readout(two, [cells], 48000, epochs=3, guarded=[])
+    assert all(torch.equal(a, b) for a, b in zip(one.parameters(), two.parameters()))
+
+
 def test_silent_cells_count_for_nothing_and_keep_the_gradient_finite():
     cells = synthetic_cells()
     whole = float(coherence(cell_weights(None, cells, 48000), cells))
