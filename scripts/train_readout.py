@@ -95,11 +95,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-gain", type=float, default=0.01,
                         help="the least rise in the kept-aside voices' coherence for a rate's cutoff to use it")
+    parser.add_argument("--max-loss", type=float, default=0.01,
+                        help="the most fall in the kept-aside music's coherence for a rate's cutoff to use it")
     parser.add_argument("--music-guard", type=float, default=0.0,
                         help="train on every other music file too, its coherence held from falling under the fixed "
                         "mix's with this weight (0: music only checks the readout)")
-    parser.add_argument("--max-loss", type=float, default=0.01,
-                        help="the most fall in the kept-aside music's coherence for a rate's cutoff to use it")
     args = parser.parse_args()
     started = time.perf_counter()
     torch.manual_seed(args.seed)

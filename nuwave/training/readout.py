@@ -107,17 +107,15 @@ def train_readout(readout: PhaseReadout, data: list[ReadoutCells], model_rate: i
     coherence instead fits the files trained on and gains less on voices never seen."""
     optimizer = torch.optim.Adam(readout.parameters(), learning_rate)
     order = np.random.default_rng(seed)
-    with torch.no_grad():
-        floors = [coherence(cell_weights(None, cells, model_rate), cells) for cells in guarded]
-    items = list(data) + list(guarded)
+    with torch.no_grad():  # each item with the coherence a guarded one may not fall under (None: to maximise)
+        items = [(cells, None) for cells in data] + [
+            (cells, coherence(cell_weights(None, cells, model_rate), cells)) for cells in guarded]
     readout.train()
     for _ in range(epochs):
         for index in order.permutation(len(items)):
-            achieved = coherence(cell_weights(readout, items[index], model_rate), items[index])
-            if index < len(data):
-                loss = -achieved
-            else:
-                loss = guard_weight * torch.relu(floors[index - len(data)] - achieved)
+            cells, floor = items[index]
+            achieved = coherence(cell_weights(readout, cells, model_rate), cells)
+            loss = -achieved if floor is None else guard_weight * torch.relu(floor - achieved)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
