@@ -119,7 +119,7 @@ def test_the_shipped_model_is_found_by_name():
     assert isinstance(load_pipeline("nuwave-base", "cpu"), NuWavePipeline)
 
 
-@pytest.mark.parametrize("name", ["speech", "music", "speech-pauses", "stereo", "speech-16k"])
+@pytest.mark.parametrize("name", ["speech", "music", "speech-pauses", "stereo", "speech-16k", "speech-44k"])
 def test_shipped_suites_are_found_by_name_and_read_their_manifest_from_the_data_folder(tmp_path, name):
     from nuwave.benchmark.evaluate import Suite, suite_file
 

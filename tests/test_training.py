@@ -188,6 +188,29 @@ def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist
     assert (lossy.trusted_hz, lossy.content_hz) == (17000.0, 17000.0)
 
 
+def test_the_sharp_cache_keeps_a_44k_recording_to_its_top(tmp_path):
+    # soxr takes a 44.1 kHz recording's band from 20.5 kHz off on its way to the model's rate, and a lossless file's
+    # emptiness up there is trusted, so a model trained on it learns to stop there; `--target-resampler sharp` keeps
+    # the band to 21.5 kHz.
+    from nuwave.training.data import AudioCache
+
+    rate = 44100
+    t = np.arange(rate) / rate
+    audio = (0.3 * np.sin(2 * np.pi * 21200 * t)).astype(np.float32)
+    path = tmp_path / "top.flac"
+    sf.write(path, audio, rate)
+    levels = {}
+    for resampler in ("soxr", "sharp"):
+        cache = AudioCache(tmp_path / "cache", 48000, "channels", resampler)
+        cached, source_rate = cache.prepare(SourceFile(str(path), lossless=True))
+        out = np.load(cached)[0]
+        assert source_rate == rate and out.shape[-1] == 48000
+        levels[resampler] = 20 * np.log10(np.sqrt(2 * np.mean(out[6000:-6000] ** 2)) / 0.3)
+    assert abs(levels["sharp"]) < 0.1 and levels["soxr"] < -6  # each its own cache file
+    with pytest.raises(ValueError, match="resampler"):
+        AudioCache(tmp_path / "cache", 48000, "channels", "linear")
+
+
 def test_pauses_hold_digital_silence_or_room_tone_within_the_content():
     from nuwave.training.data import ROOM_TONE_DB, with_pauses
 

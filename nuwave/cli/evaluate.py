@@ -29,8 +29,8 @@ PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)",
 
 @click.command(name="eval")
 @click.option("--suite", "suite_name", required=True,
-              help="The name of a shipped suite (speech, music, speech-pauses, stereo, speech-16k) or a suite JSON "
-              "file.")
+              help="The name of a shipped suite (speech, music, speech-pauses, stereo, speech-16k, speech-44k) or a "
+              "suite JSON file.")
 @click.option("--data", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
               help="The folder a suite's manifest is read from (where scripts/prepare_data.py built the corpus).")
 @click.option("--baselines-only", is_flag=True, help="Evaluate the input and sinc baselines only, no model.")

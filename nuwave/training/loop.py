@@ -114,7 +114,7 @@ def build_data(config: TrainConfig, accelerator: Accelerator, run_dir: Path, rat
     """The training loader and the fixed validation segments: files indexed, split by file (`split.json`),
     decoded and resampled once into the run's cache."""
     train_sources, val_sources = split_sources(config)
-    cache = AudioCache(run_dir / "cache", rate, config.stereo)
+    cache = AudioCache(run_dir / "cache", rate, config.stereo, config.target_resampler)
     with accelerator.main_process_first():
         if accelerator.is_main_process:
             (run_dir / "split.json").write_text(json.dumps(
@@ -151,8 +151,8 @@ def validation_segments(config: TrainConfig, rate: int) -> SegmentDataset:
     """A run's fixed validation segments, rebuilt from its config (the split by file is a function of it) and
     its cache, for comparing models on them after the run (`scripts/validate_models.py`)."""
     train_sources, val_sources = split_sources(config)
-    files = prepare_files(val_sources or train_sources[:1], AudioCache(Path(config.run_dir) / "cache", rate,
-                                                                         config.stereo))
+    cache = AudioCache(Path(config.run_dir) / "cache", rate, config.stereo, config.target_resampler)
+    files = prepare_files(val_sources or train_sources[:1], cache)
     return held_out_segments(config, files, rate)
 
 
