@@ -256,16 +256,23 @@ def readout_terms(references: list[np.ndarray], rate: int, output_rate: int) -> 
     return [shaped_excitations(r[: round(READOUT_SECONDS * output_rate)], rate, output_rate) for r in references]
 
 
-def fit_readout(terms: list[tuple]) -> np.ndarray:
-    """One complex gain per STFT bin for each of the two excitations, `(bins, 2)`, least squares on the reference's
-    bins over every frame of `terms` (`readout_terms`): the best fixed linear readout of the two for these files."""
+def per_bin_gains(pairs) -> np.ndarray:
+    """One complex gain per STFT bin for each of K excitations, `(bins, K)`: least squares (ridge `READOUT_RIDGE`
+    of the mean excitation power per bin) on the reference's bins over every frame of `pairs`, an iterable of
+    (excitations `(bins, frames, K)`, reference STFT `(bins, frames)`)."""
     gram, cross = 0.0, 0.0
-    for ref_spec, own, second, _, _ in terms:
-        both = np.stack([own, second], axis=-1)  # (bins, frames, 2)
-        gram = gram + np.einsum("ftk,ftl->fkl", both.conj(), both)
-        cross = cross + np.einsum("ftk,ft->fk", both.conj(), ref_spec)
-    ridge = READOUT_RIDGE * np.trace(gram, axis1=1, axis2=2).real[:, None, None] / 2 * np.eye(2) + 1e-30 * np.eye(2)
-    return np.linalg.solve(gram + ridge, cross[..., None])[..., 0]
+    for stacked, ref_spec in pairs:
+        gram = gram + np.einsum("ftk,ftl->fkl", stacked.conj(), stacked)
+        cross = cross + np.einsum("ftk,ft->fk", stacked.conj(), ref_spec)
+    eye = np.eye(gram.shape[-1])
+    ridge = READOUT_RIDGE * np.trace(gram, axis1=1, axis2=2).real[:, None, None] / gram.shape[-1] * eye
+    return np.linalg.solve(gram + ridge + 1e-30 * eye, cross[..., None])[..., 0]
+
+
+def fit_readout(terms: list[tuple]) -> np.ndarray:
+    """One complex gain per STFT bin for each of the two excitations, `(bins, 2)` (`per_bin_gains` over every frame
+    of `terms`, `readout_terms`): the best fixed linear readout of the two for these files."""
+    return per_bin_gains((np.stack([own, second], axis=-1), ref_spec) for ref_spec, own, second, _, _ in terms)
 
 
 def readout_correlation(terms: list[tuple], weights: np.ndarray | None, rate: int) -> float:

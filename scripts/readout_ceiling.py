@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import coherence_ceiling as ceiling  # noqa: E402  (a sibling script: its STFT, shaping and readout fit)
 
 from nuwave.audio.degrade import Degradation  # noqa: E402
-from nuwave.audio.dsp import input_residual, odd_excitation  # noqa: E402
+from nuwave.audio.dsp import input_residual  # noqa: E402
 from nuwave.benchmark.evaluate import Suite, condition_name, load_reference, suite_file  # noqa: E402
 from nuwave.benchmark.tables import markdown_table  # noqa: E402
 
@@ -59,10 +59,9 @@ def excitations(low: np.ndarray, rate: int, output_rate: int, length: int) -> di
     """Every excitation of the module's list for the input `low` at `rate`: STFTs at `output_rate`."""
     x = ceiling.as_the_model_sees_it(low, rate, output_rate, length)
     r = ceiling.as_the_model_sees_it(input_residual(low, rate), rate, output_rate, length)
-    cube = lambda audio: odd_excitation(audio, ceiling.EXCITATION_WINDOW)
-    signed_square = lambda audio: audio * audio.abs() / ceiling._local_power(audio).sqrt()
+    cube, signed_square = ceiling.EXCITATIONS["x^3 / power"], ceiling.EXCITATIONS["|x| x / rms"]
     made = {"x^3": cube(x), "r^3": cube(r), "|x| x": signed_square(x), "|r| r": signed_square(r),
-            "x^5": x**5 / ceiling._local_power(x).square(), "top x^3": cube(top_octave(x, rate, output_rate)),
+            "x^5": ceiling.EXCITATIONS["x^5 / power^2"](x), "top x^3": cube(top_octave(x, rate, output_rate)),
             "top r^3": cube(top_octave(r, rate, output_rate))}
     return {name: ceiling.stft(audio[0].numpy()) for name, audio in made.items()}
 
@@ -80,14 +79,8 @@ def file_terms(reference: np.ndarray, rate: int, output_rate: int) -> tuple:
 
 def fit(terms: list[tuple], names: tuple[str, ...]) -> np.ndarray:
     """Per-bin complex gains `(bins, K)` of the excitations `names`, least squares over `terms`."""
-    gram, cross = 0.0, 0.0
-    for ref_spec, shaped, _, _ in terms:
-        stacked = np.stack([shaped[name] for name in names], axis=-1)
-        gram = gram + np.einsum("ftk,ftl->fkl", stacked.conj(), stacked)
-        cross = cross + np.einsum("ftk,ft->fk", stacked.conj(), ref_spec)
-    eye = np.eye(len(names))
-    ridge = ceiling.READOUT_RIDGE * np.trace(gram, axis1=1, axis2=2).real[:, None, None] / len(names) * eye
-    return np.linalg.solve(gram + ridge + 1e-30 * eye, cross[..., None])[..., 0]
+    return ceiling.per_bin_gains((np.stack([shaped[name] for name in names], axis=-1), ref_spec)
+                                 for ref_spec, shaped, _, _ in terms)
 
 
 def score(terms: list[tuple], names: tuple[str, ...], gains: np.ndarray) -> float:
@@ -99,10 +92,6 @@ def score(terms: list[tuple], names: tuple[str, ...], gains: np.ndarray) -> floa
     return float(np.mean(values))
 
 
-def mono(audio: np.ndarray) -> np.ndarray:
-    return audio if audio.ndim == 1 else audio.mean(axis=0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", action="append", required=True, help="suite name or JSON (repeatable)")
@@ -112,10 +101,10 @@ def main() -> None:
     rows = []
     for name in args.suite:
         suite = Suite.load(suite_file(name), args.data)
-        training = [mono(load_reference(path, suite.output_rate))
+        training = [load_reference(path, suite.output_rate)
                     for path in ceiling.training_files(args.data, suite.name, args.train_files, 0.8)]
         for rate in suite.input_rates:
-            references = [mono(load_reference(path, suite.output_rate, (rate,))) for path in suite.files]
+            references = [load_reference(path, suite.output_rate, (rate,)) for path in suite.files]
             held_out = [file_terms(reference, rate, suite.output_rate) for reference in references]
             fitted_on = [file_terms(reference, rate, suite.output_rate) for reference in training]
             single = {n: np.mean([ceiling.correlation(s[n][b], r[b]) for r, s, b, _ in held_out])

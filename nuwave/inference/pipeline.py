@@ -302,13 +302,16 @@ class NuWavePipeline(DiffusionPipeline):
         channels_in_order = batch  # left / right, for each channel's own excitation
         if as_mid_side:
             batch = mid_side(batch)
-        cond = torch.from_numpy(resample(batch, sample_rate, self.model_rate, model_length))
-        cond = cond.reshape(num_items * channels, 1, model_length).to(self.device)
         evaluations = 0
+
+        def at_model_rate(resampler) -> torch.Tensor:  # `batch` -> `(N * C, 1, model_length)` on the device
+            audio = torch.from_numpy(resampler(batch, sample_rate, self.model_rate, model_length))
+            return audio.reshape(num_items * channels, 1, model_length).to(self.device)
+
         if is_full_band(cutoff, target_rate, self.model_rate):  # resampled only, its top kept (`resample_sharp`)
-            result = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
-            result = result.reshape(num_items * channels, 1, model_length).to(self.device)
+            result = at_model_rate(resample_sharp)
         else:
+            cond = at_model_rate(resample)  # as in training
             band = torch.full((num_items * channels,), bandwidth, device=self.device)
             noise = self._initial_noise(noise, generator, num_items, 1 if channel_mode == "shared" else channels,
                                         channels, model_length)
@@ -317,11 +320,8 @@ class NuWavePipeline(DiffusionPipeline):
                 if lock else None
             if residual is not None:
                 residual = torch.from_numpy(residual).reshape(num_items * channels, 1, model_length).to(self.device)
-            known = None
-            if keep_known_band:
-                # The known band from a sharper resampling than the condition's (`resample_sharp`).
-                known = torch.from_numpy(resample_sharp(batch, sample_rate, self.model_rate, model_length))
-                known = known.reshape(num_items * channels, 1, model_length).to(self.device)
+            # The known band from a sharper resampling than the condition's (`resample_sharp`).
+            known = at_model_rate(resample_sharp) if keep_known_band else None
             result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, levels, top,
                                   codec_cut, top_slope, as_mid_side, callback_on_step_end,
                                   callback_on_step_end_tensor_inputs, lock, residual, known)
