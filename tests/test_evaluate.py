@@ -8,6 +8,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from nuwave import cli
+from nuwave.benchmark.figures import plot_band_diagnostics
+from nuwave.benchmark.report import band_correlations
 from nuwave.inference.options import DEFAULT_TEMPERATURE
 from tests.conftest import tone_mix
 
@@ -28,7 +30,7 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
                                            "--model", str(tiny_model_dir), "--steps", "1,2", "--runs", "2", "--out",
                                            str(out)])
     assert result.exit_code == 0, result.output
-    for name in ("results.json", "report.md", "curves.png", "spectrograms.png"):
+    for name in ("results.json", "report.md", "curves.png", "spectrograms.png", "bands.png"):
         assert (out / name).stat().st_size > 0
     results = json.loads((out / "results.json").read_text())
     rows = {(r["condition"], r["system"], r["steps"]) for r in results["summary"]}
@@ -136,3 +138,25 @@ def test_outputs_by_file_of_the_rate_conditions(tmp_path, tiny_pipeline):
     outputs = outputs_by_file(rated, tiny_pipeline, 1)
     assert sorted(outputs) == [(c, "ref", s) for c in ("standard-16k", "standard-8k") for s in ("nuwave", "sinc")]
     assert all(o.steps == (1 if o.system == "nuwave" else None) and o.run == 0 for o in outputs.values())
+
+
+def test_band_correlations_take_the_nearest_step_count_and_the_mean_over_runs(tmp_path):
+    def record(condition, system, steps, run, file, corr, reference=0.5):
+        return {"condition": condition, "system": system, "steps": steps, "run": run, "file": file,
+                "metrics": {"band_corr": corr, "reference_band_corr": reference}}
+
+    records = [record("standard-16k", "sinc", None, 0, "a", 0.9),
+               record("standard-16k", "nuwave", 4, 0, "a", -1.0), record("standard-16k", "nuwave", 16, 0, "a", 0.0),
+               record("standard-16k", "nuwave", 4, 1, "a", -0.5),
+               record("standard-16k", "nuwave", 4, 0, "b", 0.3, -1.0),
+               record("mp3", "input", None, 0, "a", 0.2)]
+    # 8 steps: 4 is nearer than 16; file a's two runs averaged; conditions without the model left out
+    assert band_correlations(records, 8) == {"standard-16k": [(0.5, -0.75), (-1.0, 0.3)]}
+    assert band_correlations(records, 16) == {"standard-16k": [(0.5, 0.0)]}
+    mono = [{**r, "metrics": {k: v for k, v in r["metrics"].items() if k != "band_corr"}} for r in records]
+    assert band_correlations(mono, 8) == {}
+    rows = [{"condition": "standard-16k", "system": system, "steps": steps, "band_db_1": value, "band_db_2": -2.0,
+             "band_db_3": float("nan"), "pause_db": 3.0 * value, "lsd_active": 1.0, "lsd_pause": 0.5}
+            for system, steps, value in [("sinc", None, -40.0), ("sbr", None, 5.0), ("nuwave", 4, 1.0)]]
+    plot_band_diagnostics(rows, tmp_path / "bands.png", 8, band_correlations(records, 8))
+    assert (tmp_path / "bands.png").stat().st_size > 0

@@ -1,5 +1,6 @@
-"""The benchmark's figures (matplotlib, drawn off-screen): LSD against steps and speed, spectrograms, the
-temperature trade-off, and a training run's curves. Each takes numbers or audio and a path to write."""
+"""The benchmark's figures (matplotlib, drawn off-screen): LSD against steps and speed, spectrograms, the generated
+band's diagnostics, the temperature trade-off, and a training run's curves. Each takes numbers or audio and a path
+to write."""
 
 from __future__ import annotations
 
@@ -81,6 +82,79 @@ def plot_spectrograms(kept: dict, output_rate: int, path: Path, title: str = "")
         figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def _at_steps(rows: list[dict], condition: str, system: str, steps: int) -> dict | None:
+    """The summary row of `system` on `condition`; for the model, at the step count nearest `steps`."""
+    mine = [r for r in rows if r["condition"] == condition and r["system"] == system]
+    return min(mine, key=lambda r: abs((r["steps"] or steps) - steps), default=None)
+
+
+def plot_band_diagnostics(rows: list[dict], path: Path, steps: int = 8,
+                          correlations: dict[str, list[tuple[float, float]]] | None = None) -> None:
+    """The generated band per condition, as the report's second tables give it: the power error of each octave
+    above the cutoff in active frames (the ±4 dB target shaded), the band's level in pauses over the reference's
+    (the +10 dB bound dashed), and the LSD of active and of pause frames; sinc, sbr and the model at `steps`.
+    With `correlations` (condition -> (the reference's, the output's) band L/R correlation per stereo file), a
+    fourth panel sets the output's against the reference's. Sinc's missing band lies 20-70 dB under: its octave
+    and pause bars are drawn to the panel's edge, their values written there."""
+    plt = pyplot()
+    names = conditions(rows)
+    systems = [("sinc", "C7"), ("sbr", "C1"), ("nuwave", "C0")]
+    panels = 4 if correlations else 3
+    figure, axes = plt.subplots(1, panels, figsize=(4.2 * panels + 2, 4.2))
+    octaves, pauses, lsd = axes[:3]
+    width = 0.8 / len(systems)
+    limit = 16.0
+    for offset, (system, color) in enumerate(systems):
+        picked = [_at_steps(rows, name, system, steps) for name in names]
+        label = f"{system} ({steps} steps)" if system == "nuwave" else system
+        for index, row in enumerate(picked):
+            if row is None:
+                continue
+            for octave in (1, 2, 3):
+                value = row.get(f"band_db_{octave}", float("nan"))
+                if not np.isfinite(value):
+                    continue
+                x = index * 3.5 + (octave - 1) + (offset - 1) * width
+                shown = float(np.clip(value, -limit, limit))
+                octaves.bar(x, shown, width, color=color, label=label if index == 0 and octave == 1 else None)
+                if shown != value:
+                    octaves.annotate(f"{value:.0f}", (x, shown), fontsize=6, ha="center",
+                                     va="top" if value < 0 else "bottom")
+            x = index + (offset - 1) * width
+            if np.isfinite(row.get("pause_db", float("nan"))):
+                shown = float(np.clip(row["pause_db"], -limit * 2, limit * 2))
+                pauses.bar(x, shown, width, color=color, label=label if index == 0 else None)
+                if shown != row["pause_db"]:
+                    pauses.annotate(f"{row['pause_db']:.0f}", (x, shown), fontsize=6, ha="center", va="top")
+            lsd.bar(x, row["lsd_active"], width, color=color, label=f"{label}: active" if index == 0 else None)
+            lsd.bar(x, row["lsd_pause"], width * 0.45, color="white", edgecolor=color, hatch="//",
+                    label=f"{label}: pauses" if index == 0 else None)
+    octaves.axhspan(-4, 4, color="C2", alpha=0.12, label="target: within ±4 dB")
+    octaves.set_xticks([index * 3.5 + 1 for index in range(len(names))], names, rotation=30, fontsize=7, ha="right")
+    octaves.set(ylim=(-limit - 2, limit + 2), ylabel="dB against the reference",
+                title="octaves 1 / 2 / 3+ above the cutoff, active frames")
+    pauses.axhline(10, color="C3", linestyle="--", linewidth=1, label="bound: +10 dB")
+    pauses.set(ylim=(-limit * 2 - 4, limit * 2 + 4), ylabel="dB against the reference", title="the band in pauses")
+    lsd.set(ylabel="LSD", title="LSD: active frames (solid), pauses (hatched)")
+    for axis in (pauses, lsd):
+        axis.set_xticks(range(len(names)), names, rotation=30, fontsize=7, ha="right")
+    if correlations:
+        axis = axes[3]
+        for index, (name, pairs) in enumerate(correlations.items()):
+            axis.scatter(*zip(*pairs), color=f"C{index % 10}", s=18, label=name)
+        axis.plot([-1, 1], [-1, 1], color="grey", linewidth=0.8)
+        axis.set(xlim=(-1.05, 1.05), ylim=(-1.05, 1.05), xlabel="reference's band L/R correlation",
+                 ylabel="output's", title=f"stereo: the band's L/R correlation ({steps} steps)")
+        axis.legend(fontsize=6)
+    for axis in axes:
+        axis.grid(alpha=0.3, axis="y")
+    for axis in axes[:3]:
+        axis.legend(fontsize=6)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nuwave.benchmark.evaluate import Record, Suite, summarise
-from nuwave.benchmark.figures import plot_curves, plot_spectrograms
+from nuwave.benchmark.figures import plot_band_diagnostics, plot_curves, plot_spectrograms
 from nuwave.benchmark.metrics import (
     ACTIVE_DB,
     LSD_FLOOR,
@@ -24,6 +24,7 @@ from nuwave.benchmark.metrics import (
     SILENCE_SECONDS,
 )
 from nuwave.benchmark.tables import conditions, markdown_table
+from nuwave.inference.options import DEFAULT_STEPS
 
 HEADERS = {"lsd": "LSD", "lsd_hf": "LSD-HF", "lsd_lf": "LSD-LF", "snr": "SNR (dB)", "mrstft": "MR-STFT",
            "si_sdr": "SI-SDR (dB)"}
@@ -77,6 +78,25 @@ def _stereo_table(records: list[Record]) -> list[str]:
         lines.append([Path(file).name, f"{mine[0].metrics['reference_band_corr']:+.3f}",
                       *(f"{c:+.3f}" for c in cells)])
     return markdown_table(["file", "reference", *names], lines)
+
+
+def band_correlations(records: list[dict], steps: int) -> dict[str, list[tuple[float, float]]]:
+    """Per condition, each stereo file's band L/R correlation: (the reference's, the model's at the step count
+    nearest `steps`, the mean over runs). `records`: `results.json`'s (a `Record`'s `__dict__`); {} for mono."""
+    out = {}
+    for condition in dict.fromkeys(r["condition"] for r in records):
+        mine = [r for r in records if r["condition"] == condition and r["system"] == "nuwave"
+                and "band_corr" in r["metrics"]]
+        if not mine:
+            continue
+        nearest = min({r["steps"] for r in mine}, key=lambda count: abs(count - steps))
+        by_file: dict[str, list[dict]] = {}
+        for r in mine:
+            if r["steps"] == nearest:
+                by_file.setdefault(r["file"], []).append(r)
+        out[condition] = [(runs[0]["metrics"]["reference_band_corr"],
+                           float(np.mean([r["metrics"]["band_corr"] for r in runs]))) for runs in by_file.values()]
+    return out
 
 
 def _cell(row: dict, metric: str) -> str:
@@ -141,18 +161,20 @@ def _table(rows: list[dict], headers: dict, rtf: bool = False) -> list[str]:
 
 def write_report(out: Path, suite: Suite, records: list[Record], kept: dict, env: dict, command: str,
                  sampler: str, model: str | None) -> list[Path]:
-    """Write results.json, report.md and, with matplotlib installed (`pip install nuwave[eval]`), curves.png and
-    spectrograms.png under `out`; returns the paths written."""
+    """Write results.json, report.md and, with matplotlib installed (`pip install nuwave[eval]`), curves.png,
+    spectrograms.png and bands.png (the generated band's diagnostics at the default step count) under `out`;
+    returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     rows = summarise(records)
     results = {"suite": suite.name, "command": command, "environment": env, "sampler": sampler, "model": model,
                "output_rate": suite.output_rate, "summary": rows,
                "records": [record.__dict__ for record in records]}
-    paths = [out / "results.json", out / "report.md", out / "curves.png", out / "spectrograms.png"]
+    paths = [out / "results.json", out / "report.md", out / "curves.png", out / "spectrograms.png", out / "bands.png"]
     paths[0].write_text(json.dumps(results, indent=1))
     paths[1].write_text(markdown(suite, rows, env, command, sampler, model, records))
     if importlib.util.find_spec("matplotlib") is None:
         return paths[:2]
     plot_curves(rows, paths[2])
     plot_spectrograms(kept, suite.output_rate, paths[3], f"{suite.name}: {Path(suite.files[0]).name}")
+    plot_band_diagnostics(rows, paths[4], DEFAULT_STEPS, band_correlations(results["records"], DEFAULT_STEPS))
     return paths
