@@ -161,3 +161,26 @@ def test_random_tilt_is_bounded_and_a_pure_function_of_the_generator():
     # at most 3 dB per octave over the 1.4-3.5 octaves from a 2-8 kHz corner to 21 kHz; both ways drawn
     assert max(abs(c) for c in changes) < 3.0 * np.log2(21000 / 2000) + 0.5
     assert min(changes) < -1.0 and max(changes) > 1.0
+
+
+@pytest.mark.parametrize("input_rate, output_rate", [(44100, 48000), (48000, 44100), (96000, 44100)])
+def test_band_limited_resampling_keeps_the_band_to_the_lower_nyquist_and_nothing_above(input_rate, output_rate):
+    """A reference's band reaches the lower Nyquist frequency: a tone at 98% of it keeps its level and its phase
+    on the new time grid (soxr takes it down by tens of dB), and a tone above it is gone, not folded back."""
+    from nuwave.audio.dsp import resample, resample_band_limited
+
+    nyquist = min(input_rate, output_rate) / 2
+    seconds = 0.5
+    t_in = np.arange(int(seconds * input_rate)) / input_rate
+    t_out = np.arange(int(seconds * output_rate)) / output_rate
+    kept_hz, removed_hz = 0.98 * nyquist, min(1.04 * nyquist, 0.99 * input_rate / 2)
+    inner = slice(int(0.15 * output_rate), int(0.35 * output_rate))  # away from the ends' onsets
+    kept = resample_band_limited(np.sin(2 * np.pi * kept_hz * t_in), input_rate, output_rate)
+    assert kept.shape == t_out.shape
+    np.testing.assert_allclose(kept[inner], np.sin(2 * np.pi * kept_hz * t_out)[inner], atol=2e-3)
+    lost = resample(np.sin(2 * np.pi * kept_hz * t_in), input_rate, output_rate)
+    assert np.sqrt(np.mean(lost[inner] ** 2)) < 0.1  # what soxr left of it: under -17 dB
+    if removed_hz > nyquist:
+        removed = resample_band_limited(np.sin(2 * np.pi * removed_hz * t_in), input_rate, output_rate)
+        assert np.sqrt(np.mean(removed[inner] ** 2)) < 1e-3
+    assert resample_band_limited(np.ones((2, 441)), 44100, 48000, 100).shape == (2, 100)

@@ -9,7 +9,9 @@ A suite is a JSON file:
 folder given to `Suite.load` (`nuwave eval --data`, default `data`, where `scripts/prepare_data.py` builds the
 corpus and its benchmark sets), or anywhere when its path is absolute. The shipped suites are found by name
 (`suites/*.json` beside this module, installed with the package). Each reference is mixed to mono
-and brought to `output_rate` (soxr) if it has another rate. Every degradation x input rate is a *condition*
+and brought to `output_rate` if it has another rate, by ideal band-limited resampling
+(`nuwave.audio.dsp.resample_band_limited`: a 44.1 kHz recording keeps its band to 22.05 kHz at 48 kHz output,
+where soxr would end it at 20.1 kHz). Every degradation x input rate is a *condition*
 (a codec's has no input rate: "mp3" encodes at the output rate at a constant 128 kbit/s, "mp3-64kbps" at 64).
 Systems, all through the same metrics:
 
@@ -36,7 +38,7 @@ import torch
 
 from nuwave.audio.cutoff import detect_cutoff
 from nuwave.audio.degrade import MP3_KBPS, Degradation, is_codec, resample_poly
-from nuwave.audio.dsp import resample, whole_sample_unit
+from nuwave.audio.dsp import resample, resample_band_limited, whole_sample_unit
 from nuwave.audio.files import read_audio
 from nuwave.benchmark.baselines import spectral_band_replication
 from nuwave.benchmark.metrics import all_metrics, band_correlation, band_diagnostics
@@ -140,7 +142,7 @@ def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = 
     if stereo and audio.shape[0] != 2:
         raise ValueError(f"{path}: a stereo suite needs two channels, the file has {audio.shape[0]}")
     mono = audio if stereo else audio.mean(axis=0)
-    mono = resample(mono, rate, output_rate) if rate != output_rate else mono
+    mono = resample_band_limited(mono, rate, output_rate)  # its band kept up to the lower Nyquist frequency
     unit = whole_sample_unit(output_rate, input_rates)
     return mono[..., : mono.shape[-1] // unit * unit]
 

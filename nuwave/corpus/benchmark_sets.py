@@ -36,7 +36,7 @@ import numpy as np
 import soundfile as sf
 
 from nuwave.audio.degrade import lowpass
-from nuwave.audio.dsp import coloured_noise, resample
+from nuwave.audio.dsp import coloured_noise, resample_band_limited
 from nuwave.audio.files import read_audio
 from nuwave.corpus.recipe import manifest_entries
 
@@ -128,7 +128,7 @@ def speech_with_pauses(folder: Path, utterances: list[dict], number: int) -> np.
     top = 0.0
     for index, entry in enumerate(utterances):
         audio, rate = read_audio(folder / entry["path"])
-        pieces.append(resample(audio.mean(axis=0), rate, PAUSE_RATE))
+        pieces.append(resample_band_limited(audio.mean(axis=0), rate, PAUSE_RATE))
         top = max(top, min(entry["bandwidth_hz"], rate / 2))
         gap = 0.4 + 0.6 * (name_order(entry["path"])[0] / 255)  # 0.4-1.0 s, fixed per utterance
         pieces.append(np.zeros(int((gap if index < len(utterances) - 1 else 0.3) * PAUSE_RATE), np.float32))
@@ -147,7 +147,7 @@ def excerpt(folder: Path, entry: dict, rate: int) -> np.ndarray:
     """`(C, T)` at `rate`: `EXCERPT_SECONDS` from a third of the way into the file (the whole of a shorter one)."""
     audio, source_rate = read_audio(folder / entry["path"])
     start, length = excerpt_span(audio.shape[-1], source_rate)
-    return resample(audio[:, start : start + length], source_rate, rate)
+    return resample_band_limited(audio[:, start : start + length], source_rate, rate)
 
 
 def stereo_set(folder: Path, speech: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -167,7 +167,7 @@ def stereo_set(folder: Path, speech: list[np.ndarray]) -> dict[str, np.ndarray]:
     if len(pool) < 3 or not speech:
         return out
     mids = [excerpt(folder, pool[index % len(pool)], STEREO_RATE).mean(axis=0) for index in range(4)]
-    voices = [resample(speech[index % len(speech)], PAUSE_RATE, STEREO_RATE) for index in range(2)]
+    voices = [resample_band_limited(speech[index % len(speech)], PAUSE_RATE, STEREO_RATE) for index in range(2)]
     pairs = {"opposite_music": (mids[0], None), "opposite_speech": (voices[0], None),
              "unrelated_music": (mids[1], mids[2]), "unrelated_music_speech": (mids[3], voices[1])}
     for name, (left, right) in pairs.items():
