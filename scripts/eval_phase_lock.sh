@@ -14,7 +14,7 @@ model=${MODEL:-nuwave-base}
 for setting in ${SETTINGS:-phase-lock no-phase-lock}; do
     folder="eval/results/${setting//-/_}"
     reports=()
-    for suite in speech music speech-pauses stereo; do
+    for suite in speech music speech-pauses stereo speech-44k; do
         "$python" -m nuwave.cli eval --suite "$suite" --model "$model" --steps 8 --runs 2 "--$setting" \
             --out "$folder/$suite" -q
         reports+=("$folder/$suite")

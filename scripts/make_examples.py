@@ -27,12 +27,14 @@ from nuwave.corpus.benchmark_sets import benchmark_source
 MAX_SECONDS = 8.0
 
 
-def joined(listing: Path, rate: int = 48000) -> tuple[np.ndarray, list[Path]]:
-    """The listed files one after another at `rate` (mono, 0.25 s of silence between), up to MAX_SECONDS."""
+def joined(listing: Path, rate: int = 48000, resampler=resample) -> tuple[np.ndarray, list[Path]]:
+    """The listed files one after another at `rate` (mono, 0.25 s of silence between), up to MAX_SECONDS, each
+    brought there by `resampler` (the examples' inputs: soxr, as they were made; a reference to show:
+    `resample_band_limited`, which keeps a 44.1 kHz file's band to 22.05 kHz)."""
     parts, used = [], []
     for line in listing.read_text().split():
         audio, source_rate = read_audio(listing.parent / line)
-        parts += [resample(audio.mean(axis=0), source_rate, rate), np.zeros(rate // 4, np.float32)]
+        parts += [resampler(audio.mean(axis=0), source_rate, rate), np.zeros(rate // 4, np.float32)]
         used.append(listing.parent / line)
         if sum(p.size for p in parts) >= MAX_SECONDS * rate:
             break

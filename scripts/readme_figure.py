@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from make_examples import first, joined  # noqa: E402
 
 from nuwave.audio.degrade import Degradation, resample_poly  # noqa: E402
+from nuwave.audio.dsp import resample_band_limited  # noqa: E402
 from nuwave.audio.files import read_audio  # noqa: E402
 from nuwave.benchmark.figures import pyplot, spectrogram  # noqa: E402
 from nuwave.inference.loading import load_pipeline  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
     pipe = load_pipeline(args.model, "cpu")
     pipe.set_progress_bar_config(disable=True)
     plt = pyplot()
-    speech, _ = joined(args.data / "speech_benchmark.txt", 48000)
+    speech, _ = joined(args.data / "speech_benchmark.txt", 48000, resample_band_limited)
     music, music_rate = read_audio(first(args.data / "music_benchmark.txt", "excerpts/audio/openttd-openmsx/"))
     rows = [("speech, 16 kHz -> 48 kHz", speech[0], 48000, 16000),
             ("music, 22.05 kHz -> 44.1 kHz", music.mean(axis=0), music_rate, 22050)]

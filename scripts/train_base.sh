@@ -16,4 +16,4 @@ exec "${PYTHON:-.venv/bin/python}" -m nuwave.cli.train \
     --balance entries --init-from "$init" --codec-probability 0.3 \
     --envelope-bands 32 --pause-probability 0.3 --silence-db -80 --gain-db -40 \
     --run-dir runs/nuwave-base --batch-size 16 --learning-rate 3e-4 --warmup-steps 200 --max-steps 5000 \
-    --save-every 250 --validate-every 500 --log-every 25 --validation-segments 32 --num-workers 2 "$@"
+    --save-every 250 --validate-every 500 --log-every 25 --validation-segments 32 --num-workers 2 --target-resampler soxr "$@"

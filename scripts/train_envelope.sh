@@ -21,4 +21,4 @@ exec "${PYTHON:-.venv/bin/python}" -m nuwave.cli.train \
     --pause-probability 0.3 --silence-db -80 --gain-db -40 \
     --run-dir runs/nuwave-envelope --batch-size 32 --learning-rate 1e-3 --warmup-steps 100 \
     --max-steps 4000 --save-every 200 --validate-every 1000 --log-every 25 --validation-segments 32 \
-    --num-workers 2 "$@"
+    --num-workers 2 --target-resampler soxr "$@"

@@ -33,4 +33,4 @@ exec "${PYTHON:-.venv/bin/python}" -m nuwave.cli.train "${data[@]}" \
     --pause-probability 0.3 --silence-db -80 --gain-db -40 \
     --run-dir runs/nuwave-envelope-shares --batch-size 32 --learning-rate 5e-4 --warmup-steps 100 \
     --max-steps 3000 --save-every 200 --validate-every 1000 --log-every 25 --validation-segments 32 \
-    --num-workers 2 "$@"
+    --num-workers 2 --target-resampler soxr "$@"

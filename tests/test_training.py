@@ -191,7 +191,7 @@ def test_lossless_manifest_files_are_trusted_to_be_empty_above_their_own_nyquist
 def test_the_sharp_cache_keeps_a_44k_recording_to_its_top(tmp_path):
     # soxr takes a 44.1 kHz recording's band from 20.5 kHz off on its way to the model's rate, and a lossless file's
     # emptiness up there is trusted, so a model trained on it learns to stop there; `--target-resampler sharp` keeps
-    # the band to 21.5 kHz.
+    # the band to 21.5 kHz, `band-limited` to 22.05 kHz.
     from nuwave.training.data import AudioCache
 
     rate = 44100
@@ -200,13 +200,13 @@ def test_the_sharp_cache_keeps_a_44k_recording_to_its_top(tmp_path):
     path = tmp_path / "top.flac"
     sf.write(path, audio, rate)
     levels = {}
-    for resampler in ("soxr", "sharp"):
+    for resampler in ("soxr", "sharp", "band-limited"):
         cache = AudioCache(tmp_path / "cache", 48000, "channels", resampler)
         cached, source_rate = cache.prepare(SourceFile(str(path), lossless=True))
         out = np.load(cached)[0]
         assert source_rate == rate and out.shape[-1] == 48000
         levels[resampler] = 20 * np.log10(np.sqrt(2 * np.mean(out[6000:-6000] ** 2)) / 0.3)
-    assert abs(levels["sharp"]) < 0.1 and levels["soxr"] < -6  # each its own cache file
+    assert abs(levels["sharp"]) < 0.1 and abs(levels["band-limited"]) < 0.1 and levels["soxr"] < -6  # own files
     with pytest.raises(ValueError, match="resampler"):
         AudioCache(tmp_path / "cache", 48000, "channels", "linear")
 

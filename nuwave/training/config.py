@@ -64,9 +64,11 @@ class TrainConfig:
     stereo: str = option("channels", "Stereo files: each channel an example, or mixed to mono",
                          choices=("channels", "mix"))
     target_resampler: str = option(
-        "soxr", "How the targets reach the model's rate: soxr (flat to 93% of a file's Nyquist frequency, as every "
-        "shipped run was trained) or sharp (scipy's polyphase filter, flat to 97.5%: a 44.1 kHz recording keeps its "
-        "band to 21.5 kHz)", choices=("soxr", "sharp"))
+        "band-limited", "How the targets reach the model's rate: band-limited (by the FFT: the whole band to the "
+        "file's Nyquist frequency, nothing above, as the benchmark brings its references to the output's rate), soxr "
+        "(flat to 93% of it: a 44.1 kHz recording ends at 20.5 kHz; every run before the shipped checkpoint's last "
+        "stage) or sharp (scipy's polyphase filter, flat to 97.5%, images above)",
+        choices=("band-limited", "soxr", "sharp"))
     silence_db: float = option(-80.0, "Segments quieter than this (dBFS RMS) are skipped", -120.0, 0.0)
     pause_probability: float = option(0.3, "Probability that a segment gets pauses (digital silence or room tone)",
                                       0.0, 1.0)

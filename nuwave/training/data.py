@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from nuwave.audio.degrade import DegradationRange, random_degradation, random_tilt
-from nuwave.audio.dsp import coloured_noise, resample, resample_sharp
+from nuwave.audio.dsp import coloured_noise, resample, resample_band_limited, resample_sharp
 from nuwave.audio.files import READ_EXTENSIONS, read_audio
 
 SILENCE_TRIES = 10
@@ -117,12 +117,14 @@ def split_files(files: list[SourceFile], fraction: float, seed: int) -> tuple[li
 class AudioCache:
     """Decodes each file once, resamples it to the model rate, and keeps it as a `.npy` in `folder`.
 
-    `resampler` (`TrainConfig.target_resampler`): "soxr", flat only to 93% of the source's Nyquist frequency, or
-    "sharp" (`resample_sharp`, flat to 97.5%). Through soxr a 44.1 kHz recording reaches the model empty from
+    `resampler` (`TrainConfig.target_resampler`): "soxr", flat only to 93% of the source's Nyquist frequency,
+    "sharp" (`resample_sharp`, flat to 97.5%, with images above it at -7 to -80 dB) or "band-limited"
+    (`resample_band_limited`: the whole band to the source's Nyquist frequency and nothing above, as the benchmark
+    brings its references to the output's rate). Through soxr a 44.1 kHz recording reaches the model empty from
     about 20.5 kHz, and since a lossless file's band is trusted to the model's Nyquist frequency, a model trained so
     learns that such recordings stop there, 1.5 kHz under where they do (`eval/results/envelope_sharp.md`)."""
 
-    RESAMPLERS = {"soxr": resample, "sharp": resample_sharp}
+    RESAMPLERS = {"soxr": resample, "sharp": resample_sharp, "band-limited": resample_band_limited}
 
     def __init__(self, folder: Path, sample_rate: int, stereo: str, resampler: str = "soxr") -> None:
         if resampler not in self.RESAMPLERS:
