@@ -18,6 +18,8 @@ ends at 19-20 kHz (an ADC's or a microphone's roll-off) as well as at 22 kHz, an
   speech-pauses files: *opposite* (right = -left: the side signal alone) and *unrelated* (two different
   recordings, one per channel).
 
+Recordings at another rate than a set's are brought to it band-limited (`nuwave.audio.dsp.resample_band_limited`:
+their whole band to the lower Nyquist frequency, where soxr would end a 44.1 kHz voice's at 20.1 kHz at 48 kHz).
 Everything is a fixed function of the corpus (files in the order of a hash of their names, no random draw), so
 the sets are the same wherever the recipe is run. `build_sets(folder)` writes every set from the corpus's
 `manifest.jsonl`: `folder/{speech,music}_benchmark.txt` (excerpts under `folder/excerpts/`),
