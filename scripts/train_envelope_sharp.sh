@@ -11,8 +11,5 @@
 #   bash scripts/train_envelope_sharp.sh           # add --resume to continue a stopped run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-init=runs/nuwave-base-run7
-bash scripts/unpack_checkpoint.sh 024a56d "$init"
-bash scripts/train_envelope_shares.sh --init-from "$init" --eq-tilt-db 6 --resample-probability 0.5 \
-    --run-dir runs/nuwave-envelope-sharp --target-resampler sharp --learning-rate 3e-4 --warmup-steps 100 --max-steps 1000 \
-    --ema-decay 0.998 --save-every 250 --validate-every 500 "$@"
+# The same run as train_envelope_band_limited.sh but for its run folder and target resampler (a later option wins).
+exec bash scripts/train_envelope_band_limited.sh --run-dir runs/nuwave-envelope-sharp --target-resampler sharp "$@"
