@@ -1,5 +1,6 @@
-"""Print the denoiser's parameter count, multiply-accumulates per second of audio per model evaluation, and the
-CPU wall time of one evaluation on one second of audio.
+"""Print the denoiser's parameter count, multiply-accumulates per second of audio per model evaluation, the
+CPU wall time of one evaluation on one second of audio and, for a model folder, its size on disk (every file the
+pipeline loads: denoiser, phase readout, scheduler and configs) and the phase readout's parameter count.
 
     python scripts/model_stats.py                       # the default config
     python scripts/model_stats.py --model checkpoints/X # a save_pretrained pipeline folder
@@ -17,10 +18,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from nuwave import checkpoints
 from nuwave.benchmark.tables import markdown_table
 from nuwave.models import NuWaveDenoiser
 
@@ -85,7 +88,24 @@ def main() -> None:
                   f"{envelope_time * 1000:.1f} ms"]]
     implied = 8 * median + condition_time + envelope_time
     rows.append(["implied real-time factor at 8 steps (model only)", f"{implied:.3f}"])
+    if args.model:
+        rows += folder_rows(Path(checkpoints.resolve(args.model)))
     print("\n".join(markdown_table(["quantity", "value"], rows)))
+
+
+def folder_rows(folder: Path) -> list[list[str]]:
+    """The model folder's size on disk (its model card left out: documentation, not weights) and the phase
+    readout's parameters, where it has one."""
+    files = [path for path in folder.rglob("*") if path.is_file() and path.name != "README.md"]
+    rows = [["model folder on disk (every file but the model card)",
+             f"{sum(path.stat().st_size for path in files) / 1e6:.1f} MB in {len(files)} files"]]
+    readout = folder / "phase_readout"
+    if readout.is_dir():
+        from nuwave.models.readout import PhaseReadout
+
+        params = sum(p.numel() for p in PhaseReadout.from_pretrained(readout).parameters())
+        rows.append(["phase readout parameters (run once per sampling, not counted above)", f"{params:,}"])
+    return rows
 
 
 if __name__ == "__main__":
