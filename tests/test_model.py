@@ -57,6 +57,58 @@ def test_encoded_condition_is_the_condition_share_of_one_projection():
     assert not torch.allclose(encoded, model.encode_condition(cond * 0.5))
 
 
+def test_forward_is_the_plain_computation():
+    """The forward pass reads the STFT in its memory order (each bin's real and imaginary parts side by side) and
+    runs the depthwise convolutions channels-last (`depthwise_frames`): the result is, to rounding, the plain
+    computation with [real | imaginary] features and conv1d over `(B, C, frames)`."""
+    import torch.nn.functional as F
+
+    model = tiny_denoiser()
+    noisy, cond = torch.randn(2, 1, 3000), torch.randn(2, 1, 3000)
+    band, steps = torch.tensor([0.3, 0.6]), torch.tensor([100, 700])
+
+    def plain_block(block, hidden, embedding):
+        shift, scale, gate = block.modulation(embedding)[:, None, :].chunk(3, dim=-1)
+        mixed = block.norm(block.depthwise(hidden.transpose(1, 2)).transpose(1, 2)) * (1 + scale) + shift
+        return hidden + gate * block.pointwise_out(F.gelu(block.pointwise_in(mixed)))
+
+    with torch.no_grad():
+        padded = model._padded(noisy)
+        embedding = model.condition_embedding(steps.float(), band)
+        spec = model.spectrum(noisy)
+        features = torch.cat([spec.real, spec.imag], dim=1).transpose(1, 2)
+        hidden = F.linear(features, model.input_projection.weight[:, : features.shape[-1]])
+        hidden = hidden + model.encode_condition(cond)
+        for block in model.blocks:
+            hidden = plain_block(block, hidden, embedding)
+        shift, scale = model.final_modulation(embedding)[:, None, :].chunk(2, dim=-1)
+        real, imag = model.output_projection(model.final_norm(hidden) * (1 + scale) + shift).transpose(1, 2).chunk(
+            2, dim=1)
+        spectrum = torch.complex(real, imag) + model.input_skip(embedding)[:, :, None] * spec
+        expected = model._istft(spectrum, padded.shape[-1])[:, None, :3000]
+        torch.testing.assert_close(model(noisy, cond, band, steps), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 4])
+def test_depthwise_frames_is_the_conv1d_over_frames(dilation):
+    from nuwave.models.denoiser import depthwise_frames
+
+    conv = torch.nn.Conv1d(16, 16, 7, padding=dilation * 3, dilation=dilation, groups=16)
+    hidden = torch.randn(3, 50, 16)
+    with torch.no_grad():
+        out = depthwise_frames(conv, hidden)
+        torch.testing.assert_close(out, conv(hidden.transpose(1, 2)).transpose(1, 2), rtol=1e-5, atol=1e-6)
+    assert out.shape == hidden.shape and out.is_contiguous()
+
+
+def test_interleaved_orders_weights_as_view_as_real():
+    from nuwave.models.denoiser import interleaved
+
+    weight = torch.arange(12.0).reshape(2, 6)  # columns: real 0-2, imaginary 0-2
+    assert interleaved(weight, dim=1).tolist() == [[0, 3, 1, 4, 2, 5], [6, 9, 7, 10, 8, 11]]
+    assert interleaved(torch.arange(4.0), dim=0).tolist() == [0, 2, 1, 3]
+
+
 def test_bandwidth_and_noise_level_change_the_output():
     model = tiny_denoiser()
     noisy, cond = torch.randn(1, 1, 4096), torch.randn(1, 1, 4096)

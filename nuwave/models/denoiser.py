@@ -50,7 +50,7 @@ class ConvNeXtBlock(nn.Module):
     """Depthwise temporal conv (optionally dilated) -> AdaLN(noise level, bandwidth) -> pointwise MLP, with a
     residual connection.
 
-    Works on `(B, frames, C)`; the depthwise conv sees `(B, C, frames)`.
+    Works on `(B, frames, C)` throughout (`depthwise_frames`).
     """
 
     def __init__(self, channels: int, expansion: int, kernel_size: int, embedding_dim: int, dilation: int = 1
@@ -68,11 +68,27 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, hidden: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         shift, scale, gate = self.modulation(embedding)[:, None, :].chunk(3, dim=-1)
-        residual = hidden
-        hidden = self.depthwise(hidden.transpose(1, 2)).transpose(1, 2)
-        hidden = self.norm(hidden) * (1 + scale) + shift
-        hidden = self.pointwise_out(F.gelu(self.pointwise_in(hidden)))
-        return residual + gate * hidden
+        mixed = torch.addcmul(shift, self.norm(depthwise_frames(self.depthwise, hidden)), 1 + scale)
+        return torch.addcmul(hidden, gate, self.pointwise_out(F.gelu(self.pointwise_in(mixed))))
+
+
+def interleaved(weight: torch.Tensor, dim: int) -> torch.Tensor:
+    """A layer's weights (or bias) over `[real parts of every bin, imaginary parts of every bin]` along `dim`,
+    reordered to `[real 0, imaginary 0, real 1, ...]`, the order of `torch.view_as_real` of a spectrum."""
+    halves = weight.unflatten(dim, (2, weight.shape[dim] // 2))
+    return halves.transpose(dim, dim + 1).flatten(dim, dim + 1)
+
+
+def depthwise_frames(conv: nn.Conv1d, hidden: torch.Tensor) -> torch.Tensor:
+    """A depthwise `nn.Conv1d` over the frames of `(B, frames, C)`, returned in the same layout.
+
+    Run as a 2-D convolution on the `(B, C, 1, frames)` view, whose memory is channels-last: no copy in or out,
+    and the CPU's channels-last depthwise kernel takes about a third of the time conv1d takes on the transposed
+    tensor (which is most of a block's time outside its matrix products). Same weights, same result to float
+    rounding."""
+    out = F.conv2d(hidden.transpose(1, 2).unsqueeze(2), conv.weight.unsqueeze(2), conv.bias,
+                   padding=(0, conv.padding[0]), dilation=(1, conv.dilation[0]), groups=conv.groups)
+    return out.squeeze(2).transpose(1, 2)
 
 
 class NuWaveDenoiser(ModelMixin, ConfigMixin):
@@ -262,15 +278,20 @@ class NuWaveDenoiser(ModelMixin, ConfigMixin):
         if encoded_condition is None:
             encoded_condition = self.encode_condition(cond)
 
-        # Features per frame: the real and imaginary parts of the noisy spectrum, beside the condition's.
+        # Features per frame: the real and imaginary parts of the noisy spectrum, beside the condition's. The STFT's
+        # memory is frame by frame, bins interleaved as (real, imaginary): the projection's weights are read in that
+        # order rather than the spectrum copied into theirs (`interleaved`), and so are the output's.
         noisy_spec = self._stft(noisy[:, 0].float())
-        features = torch.cat([noisy_spec.real, noisy_spec.imag], dim=1).transpose(1, 2)  # (B, frames, 2 * bins)
-        weight = self.input_projection.weight[:, : features.shape[-1]]
+        bins = noisy_spec.shape[1]
+        features = torch.view_as_real(noisy_spec.transpose(1, 2)).flatten(2)  # (B, frames, 2 * bins)
+        weight = interleaved(self.input_projection.weight[:, : 2 * bins], dim=1)
         hidden = F.linear(features.to(weight.dtype), weight) + encoded_condition
         for block in self.blocks:
             hidden = block(hidden, embedding)
         shift, scale = self.final_modulation(embedding)[:, None, :].chunk(2, dim=-1)
-        hidden = self.final_norm(hidden) * (1 + scale) + shift
-        real, imag = self.output_projection(hidden).float().transpose(1, 2).chunk(2, dim=1)
-        spectrum = torch.complex(real, imag) + self.input_skip(embedding).float()[:, :, None] * noisy_spec
+        hidden = torch.addcmul(shift, self.final_norm(hidden), 1 + scale)
+        output = F.linear(hidden, interleaved(self.output_projection.weight, dim=0),
+                          interleaved(self.output_projection.bias, dim=0)).float()
+        predicted = torch.view_as_complex(output.unflatten(-1, (bins, 2))).transpose(1, 2)  # (B, bins, frames)
+        spectrum = predicted + self.input_skip(embedding).float()[:, :, None] * noisy_spec
         return self._istft(spectrum, padded)[:, None, :length]
