@@ -61,7 +61,7 @@ def assert_same_state(a, b, where="state"):
         assert a == b, where
 
 
-def test_resume_continues_exactly(tmp_path, corpus):
+def test_resume_continues_exactly(tmp_path, corpus, script):
     common = ["--data", corpus, *TINY, "--max-steps", "6"]
     train(*common, "--run-dir", tmp_path / "straight")
     train(*common, "--run-dir", tmp_path / "resumed", "--stop-at", "3")
@@ -79,6 +79,9 @@ def test_resume_continues_exactly(tmp_path, corpus):
     logged = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged if "loss/diffusion" in r] == [1, 2, 3, 4, 5, 6]
     assert [r["step"] for r in logged if "val/lsd" in r] == [3, 6]
+    # scripts/bench_train.py reads the speed the run logged last
+    speed = script("bench_train").logged_speed(tmp_path / "resumed" / "metrics.jsonl")
+    assert speed == [r["speed/segments_per_s"] for r in logged if "speed/segments_per_s" in r][-1] and speed > 0
     # resuming a finished run trains nothing, and leaves the audit of the invocation that trained
     audit = (tmp_path / "resumed" / "ranks" / "rank_0.json").read_text()
     assert json.loads(audit)["segments"] == 3 * 2
