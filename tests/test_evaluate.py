@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from nuwave import cli
 from nuwave.benchmark.figures import plot_band_diagnostics
 from nuwave.benchmark.report import band_correlations
-from nuwave.inference.options import DEFAULT_TEMPERATURE
+from nuwave.inference.options import DEFAULT_TEMPERATURE, DEFAULT_TOP_HEDGE_DB
 from tests.conftest import tone_mix
 
 
@@ -50,7 +50,8 @@ def test_tiny_suite_end_to_end(tmp_path, tiny_model_dir):
         assert f"## {condition}" in report
     assert "| nuwave | 2 |" in report and "| sinc | - |" in report and "| sbr | - |" in report and " ± " in report
     assert "Produced by `nuwave eval" in report
-    sampler = f"dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}, phase lock on rate inputs (not under a codec's cut)"
+    sampler = (f"dpmsolver++, temperature {DEFAULT_TEMPERATURE:g}, phase lock on rate inputs (not under a codec's cut)"
+               f", band above 20 kHz {DEFAULT_TOP_HEDGE_DB:g} dB under the model's estimate (rate inputs)")
     assert results["sampler"] == sampler
     assert f"sampler: {sampler}" in report
     for row in results["summary"]:

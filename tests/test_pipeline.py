@@ -266,6 +266,38 @@ def test_top_leaves_nothing_above_it(tiny_pipeline):
         tiny_pipeline(audio, 16000, top=7000.0)
 
 
+def test_the_band_above_20_khz_is_hedged_unless_the_top_is_known(tiny_pipeline):
+    """With no `top`, a rate input's band above 20.5 kHz comes out `top_hedge_db` under the unhedged one, the same
+    under 19.5 kHz; given a top, or under a codec's cut, nothing is hedged."""
+    audio = tone_mix(16000, 0.5)
+
+    def run(**options):
+        return tiny_pipeline(audio, 16000, num_inference_steps=2, generator=seeded(), **options).audios
+
+    hedged, plain = run(), run(top_hedge_db=0.0)
+    assert band_energy_db(hedged, 48000, 21000, 23500) - band_energy_db(plain, 48000, 21000, 23500) == \
+        pytest.approx(-10.0, abs=0.5)
+    assert band_energy_db(hedged, 48000, 9000, 19000) == pytest.approx(band_energy_db(plain, 48000, 9000, 19000),
+                                                                       abs=0.05)
+    assert band_energy_db(run(top_hedge_db=20.0), 48000, 21000, 23500) < band_energy_db(hedged, 48000, 21000,
+                                                                                        23500) - 8
+    np.testing.assert_array_equal(run(top=22000.0), run(top=22000.0, top_hedge_db=0.0))
+    np.testing.assert_array_equal(run(codec_cut=True), run(codec_cut=True, top_hedge_db=0.0))
+    with pytest.raises(ValueError, match="top_hedge_db"):
+        run(top_hedge_db=-1.0)
+
+
+def test_top_hedge_gain_known_answers():
+    from nuwave.models.envelope import top_hedge_gain
+
+    gain = top_hedge_gain(torch.tensor([8000 / 24000, 21000 / 24000]), 481, 48000, 10.0, (19500.0, 20500.0))
+    freqs = np.linspace(0, 24000, 481)
+    db = 20 * np.log10(gain.numpy())
+    assert np.all(db[0][freqs <= 19500] == 0) and np.allclose(db[0][freqs >= 20500], -10, atol=1e-5)
+    assert db[0][freqs == 20000] == pytest.approx(-5.0, abs=1e-4)
+    assert np.all(db[1][freqs <= 21000] == 0) and np.allclose(db[1][freqs > 21000], -10, atol=1e-5)
+
+
 def test_the_condition_is_encoded_once_per_sampling(tiny_pipeline, monkeypatch):
     """The condition's share of the denoiser's input is computed once, not at each of the sampler's steps."""
     denoiser = tiny_pipeline.denoiser

@@ -42,7 +42,7 @@ from nuwave.audio.dsp import resample, resample_band_limited, whole_sample_unit
 from nuwave.audio.files import read_audio
 from nuwave.benchmark.baselines import spectral_band_replication
 from nuwave.benchmark.metrics import all_metrics, band_correlation, band_diagnostics
-from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_MODEL, DEFAULT_TEMPERATURE
+from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_MODEL, DEFAULT_TEMPERATURE, DEFAULT_TOP_HEDGE_DB
 
 METRICS = ("lsd", "lsd_hf", "lsd_lf", "snr", "mrstft", "si_sdr")
 # The generated band's diagnostics (`nuwave.benchmark.metrics.band_diagnostics`, `band_correlation`): per-octave power
@@ -159,11 +159,12 @@ def evaluate(
     phase_lock: bool | None = None,
     each: Callable[[Output], None] | None = None,
     channel_mode: str = DEFAULT_CHANNEL_MODE,
+    top_hedge_db: float = DEFAULT_TOP_HEDGE_DB,
 ) -> list[Record]:
     """Every system on every file and condition; `keep(condition, system, steps, audio)` sees the outputs of the
     first file (for spectrogram figures), `each` every output with its reference (for analyses beyond the
     metrics). `pipe=None` runs the baselines only; the model samples with its pipeline's scheduler.
-    `temperature`, `phase_lock`, `channel_mode`: as `NuWavePipeline.__call__`'s."""
+    `temperature`, `phase_lock`, `channel_mode`, `top_hedge_db`: as `NuWavePipeline.__call__`'s."""
     from nuwave.audio.encoder import lame_cut
     from nuwave.inference.upsample import UpsampleSettings, upsample_array
 
@@ -199,6 +200,7 @@ def evaluate(
                         settings = UpsampleSettings(
                             target_rate=output_rate, num_inference_steps=count, temperature=temperature,
                             seed=run, cutoff=cutoff, phase_lock=phase_lock, channel_mode=channel_mode,
+                            top_hedge_db=top_hedge_db,
                         )
                         systems.append(("nuwave", count, run, lambda s=settings: upsample_array(
                             pipe, channels, low_rate, s, lossy=lossy, encoder_cut=cut)[0]))

@@ -11,6 +11,9 @@ from nuwave.inference.options import DEFAULT_DTYPE, DEFAULT_MODEL, DEFAULT_SAMPL
 
 TEMPERATURE_HELP = ("0 to 1: how far the band goes from its deterministic part (the input's excitation under the "
                     "phase lock, else the model's mean estimate: best SNR) towards the full sample (its own phase).")
+TOP_HEDGE_HELP = ("With no --top: how many dB under the model's estimate a rate input's band above 20 kHz is "
+                  "generated, a hedge between recordings that end at 20 kHz and those that go on (0: none; never "
+                  "under a codec's cut).")
 PHASE_LOCK_HELP = ("The band's deterministic part from the input's odd excitations (its cube over its local power "
                    "and, from a 6 kHz cutoff, its linear-prediction residual's; mixed per band and frame by the "
                    "model's phase readout where it has one), whose phase follows the input's pitch pulses, "

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from nuwave.cli.common import PHASE_LOCK_HELP, TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
-from nuwave.inference.options import DEFAULT_TEMPERATURE
+from nuwave.cli.common import (
+    PHASE_LOCK_HELP,
+    TEMPERATURE_HELP,
+    TOP_HEDGE_HELP,
+    FiniteRange,
+    fail,
+    load_model,
+    model_options,
+)
+from nuwave.inference.options import DEFAULT_TEMPERATURE, DEFAULT_TOP_HEDGE_DB
 from nuwave.models.schedule import MAX_STEPS
 
 
@@ -42,14 +50,16 @@ PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)",
 @click.option("--fixed-mix", is_flag=True,
               help="Lock with the phase lock's fixed mix of its two excitations, leaving out the model's phase "
               "readout: what the readout adds.")
+@click.option("--top-hedge-db", default=DEFAULT_TOP_HEDGE_DB, show_default=True, type=FiniteRange(0.0, 60.0),
+              help=TOP_HEDGE_HELP)
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder (default: eval/results/<suite name>).")
 @model_options
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase_lock, fixed_mix, runs, out, model,
-                     sampler, device, dtype, quiet) -> None:
+def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase_lock, fixed_mix, top_hedge_db, runs,
+                     out, model, sampler, device, dtype, quiet) -> None:
     """Run the benchmark SUITE: baselines and the model at each step count; write reports."""
     from nuwave.benchmark.evaluate import Suite, evaluate, suite_file
     from nuwave.benchmark.report import environment, write_report
@@ -78,14 +88,16 @@ def evaluate_command(suite_name, data, baselines_only, steps, temperature, phase
 
     say = None if quiet else (lambda text: click.echo(f"{suite.name}: {text}", err=True))
     try:
-        records = evaluate(suite, pipe, steps, runs, torch_device, keep, say, temperature, phase_lock)
+        records = evaluate(suite, pipe, steps, runs, torch_device, keep, say, temperature, phase_lock,
+                           top_hedge_db=top_hedge_db)
     except Exception as error:  # an unreadable reference: name it and stop
         fail(str(error))
         sys.exit(1)
     command = "nuwave eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "nuwave eval"
     paths = write_report(out or Path("eval/results") / suite.name, suite, records, kept, environment(torch_device),
                          command, f"{sampler}, temperature {temperature:g}, " + PHASE_LOCK_NAMES[phase_lock]
-                         + (", the phase lock's fixed mix (no phase readout)" if fixed_mix else ""),
+                         + (", the phase lock's fixed mix (no phase readout)" if fixed_mix else "")
+                         + f", band above 20 kHz {top_hedge_db:g} dB under the model's estimate (rate inputs)",
                          None if pipe is None else model)
     if not quiet:
         click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)

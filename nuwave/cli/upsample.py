@@ -9,8 +9,22 @@ from pathlib import Path
 
 import click
 
-from nuwave.cli.common import PHASE_LOCK_HELP, TEMPERATURE_HELP, FiniteRange, fail, load_model, model_options
-from nuwave.inference.options import CHANNEL_MODES, DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE
+from nuwave.cli.common import (
+    PHASE_LOCK_HELP,
+    TEMPERATURE_HELP,
+    TOP_HEDGE_HELP,
+    FiniteRange,
+    fail,
+    load_model,
+    model_options,
+)
+from nuwave.inference.options import (
+    CHANNEL_MODES,
+    DEFAULT_CHANNEL_MODE,
+    DEFAULT_STEPS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_HEDGE_DB,
+)
 
 OUTPUT_EXTENSIONS = (".wav", ".flac")
 # The lowest cutoff a user may give: below it there is no band to start from.
@@ -96,7 +110,9 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
               help="Where the input's content ends, in Hz (default: detected from its spectrum).")
 @click.option("--top", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="Where the output's content ends, in Hz (e.g. 20000 for recordings known to stop there); "
-              "nothing is generated above it. Default: wherever the model puts it.")
+              "nothing is generated above it. Default: not known (--top-hedge-db).")
+@click.option("--top-hedge-db", default=DEFAULT_TOP_HEDGE_DB, show_default=True, type=FiniteRange(0.0, 60.0),
+              help=TOP_HEDGE_HELP)
 @click.option("--channel-mode", default=DEFAULT_CHANNEL_MODE, show_default=True, type=click.Choice(CHANNEL_MODES),
               help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
               "independent: every channel its own noise; shared: every channel the same noise.")
@@ -114,9 +130,9 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @model_options
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (default: skip them).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-def upsample(inputs, output, sample_rate, subtype, container, steps, temperature, seed, cutoff, top, channel_mode,
-             codec_cut, phase_lock, batch_size, chunk_seconds, model, sampler, device, dtype, overwrite, quiet
-             ) -> None:
+def upsample(inputs, output, sample_rate, subtype, container, steps, temperature, seed, cutoff, top, top_hedge_db,
+             channel_mode, codec_cut, phase_lock, batch_size, chunk_seconds, model, sampler, device, dtype, overwrite,
+             quiet) -> None:
     """Upsample INPUTS (audio files or folders) to high-resolution audio."""
     if len(inputs) > 1 and output.suffix.lower() in OUTPUT_EXTENSIONS:
         raise click.UsageError("several inputs need an output folder, not a file name")
@@ -148,7 +164,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, temperature
         pipe = load_model(model, sampler, device, dtype)
         settings = UpsampleSettings(
             target_rate=sample_rate, num_inference_steps=steps, temperature=temperature, seed=seed,
-            cutoff=cutoff, top=top, channel_mode=channel_mode, batch_size=batch_size,
+            cutoff=cutoff, top=top, top_hedge_db=top_hedge_db, channel_mode=channel_mode, batch_size=batch_size,
             codec_cut={"auto": None, "yes": True, "no": False}[codec_cut], phase_lock=phase_lock,
             chunk_seconds=chunk_seconds, subtype=subtype,
         )

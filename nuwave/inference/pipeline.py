@@ -28,6 +28,8 @@ from nuwave.inference.options import (
     DEFAULT_CHANNEL_MODE,
     DEFAULT_STEPS,
     DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_HEDGE_DB,
+    TOP_HEDGE_HZ,
 )
 from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.models.envelope import (
@@ -35,6 +37,7 @@ from nuwave.models.envelope import (
     continuation_ceiling,
     generated_bins,
     shape_to_envelope,
+    top_hedge_gain,
     top_level,
 )
 from nuwave.models.readout import PhaseReadout, mix_weights, spread_to_bins
@@ -196,6 +199,7 @@ class NuWavePipeline(DiffusionPipeline):
         temperature: float = DEFAULT_TEMPERATURE,
         cutoff: float | None = None,
         top: float | None = None,
+        top_hedge_db: float = DEFAULT_TOP_HEDGE_DB,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
         level: float | Sequence[float] | None = None,
@@ -225,7 +229,11 @@ class NuWavePipeline(DiffusionPipeline):
                 distribution (Freirich, Michaeli & Meir, NeurIPS 2021).
             cutoff: where the input's content ends, in Hz (default: its Nyquist frequency, `sample_rate / 2`).
             top: where the output's content ends, in Hz (above `cutoff`): nothing is generated above it, for
-                recordings known to stop there (many end at 20 kHz). Default: wherever the model puts it.
+                recordings known to stop there (many end at 20 kHz). Default: not known, see `top_hedge_db`.
+            top_hedge_db: with no `top`, a rate input's band above 20 kHz is generated this many dB under the
+                model's estimate (a ramp over `TOP_HEDGE_HZ`), a hedge between recordings that end at 20 kHz and
+                those that go on (`nuwave.inference.options.DEFAULT_TOP_HEDGE_DB`); 0: none. Not under a codec's
+                cut.
             generator: seeds the initial noise; the same seed gives the same audio.
             noise: the initial noise itself, `(B, 1 or C, round(T * model_rate / sample_rate))` (overrides
                 `generator`; used to make overlapping chunks of a long file start from the same noise).
@@ -296,6 +304,10 @@ class NuWavePipeline(DiffusionPipeline):
         bandwidth = min(cutoff / (self.model_rate / 2), 1.0)
         if top is not None and not cutoff < float(top):
             raise ValueError(f"top {float(top):g} Hz must be above the cutoff {cutoff:g} Hz")
+        if not 0.0 <= float(top_hedge_db) < float("inf"):
+            raise ValueError(f"top_hedge_db {float(top_hedge_db):g} must be a finite number of dB, at least 0")
+        # where the top is given, or the cut is a codec's, no hedge (see `top_hedge_db`)
+        hedge_db = 0.0 if top is not None or codec_cut else float(top_hedge_db)
 
         model_length = round(length * self.model_rate / sample_rate)
         lock = resolve_phase_lock(phase_lock, codec_cut)
@@ -324,7 +336,7 @@ class NuWavePipeline(DiffusionPipeline):
             known = at_model_rate(resample_sharp) if keep_known_band else None
             result = self._sample(cond, band, channels, noise, num_inference_steps, temperature, levels, top,
                                   codec_cut, top_slope, as_mid_side, callback_on_step_end,
-                                  callback_on_step_end_tensor_inputs, lock, residual, known)
+                                  callback_on_step_end_tensor_inputs, lock, residual, known, hedge_db)
             evaluations = len(self.scheduler.timesteps)
             if known is not None:
                 if codec_cut:  # the holes the encoder left under its cutoff, from the generated signal
@@ -356,10 +368,12 @@ class NuWavePipeline(DiffusionPipeline):
         return noise.expand(items, channels, length).reshape(items * channels, 1, length).to(self.device)
 
     def _sample(self, cond, band, channels, noise, num_inference_steps, temperature, levels, top, codec_cut,
-                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None, known=None):
+                top_slope, as_mid_side, callback, callback_inputs, phase_lock=False, residual=None, known=None,
+                hedge_db=0.0):
         """The reverse diffusion: `(N, 1, T)` condition -> `(N, 1, T)` sample at the input's level. `levels`:
         `channel_levels` (None: each item's own). `known`: the decoded input `(N, 1, T)` (same channels and level as
         `cond`) under a codec's cut, whose top the band is held under once its holes are filled (`_codec_top`).
+        `hedge_db`: how far under its fitted level the band above 20 kHz is left (`top_hedge_db`).
 
         The sample lives in the denoiser's tilted domain (`NuWaveDenoiser.whiten`) until the last step; then the
         band above the cutoff is fitted to the input (`_fit_band`). For a stereo pair generated as mid and side
@@ -415,6 +429,9 @@ class NuWavePipeline(DiffusionPipeline):
         if top is not None:
             top_fraction = torch.full_like(band, min(float(top) / (self.model_rate / 2), 1.0))
             spectrum = spectrum * (1.0 - generated_bins(top_fraction, spectrum.shape[1]))[:, :, None]
+        elif hedge_db > 0:
+            spectrum = spectrum * top_hedge_gain(band, spectrum.shape[1], self.model_rate, hedge_db,
+                                                 TOP_HEDGE_HZ)[:, :, None]
         return self.denoiser.waveform(spectrum, length) / gain
 
     def _fit_both(self, spectrum, cond, gain, band, codec_cut, top_slope, as_mid_side, predicted, top_source=None

@@ -21,7 +21,7 @@ from nuwave.audio.dsp import MERGE_HOP, resample
 from nuwave.audio.encoder import content_ends_under_cut, encoder_cut
 from nuwave.audio.files import AudioError, AudioInfo, atomic_writer, output_format, probe, read_blocks
 from nuwave.inference.chunking import ChunkPlan, OverlapAdd, positional_noise
-from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE
+from nuwave.inference.options import DEFAULT_CHANNEL_MODE, DEFAULT_STEPS, DEFAULT_TEMPERATURE, DEFAULT_TOP_HEDGE_DB
 from nuwave.inference.pipeline import is_full_band
 
 READ_BLOCK = 1 << 16
@@ -41,6 +41,9 @@ class UpsampleSettings:
     seed: int = 0
     cutoff: float | None = None
     top: float | None = None
+    # With no `top`: how far under the model's estimate a rate input's band above 20 kHz is generated
+    # (`NuWavePipeline.__call__`'s `top_hedge_db`).
+    top_hedge_db: float = DEFAULT_TOP_HEDGE_DB
     channel_mode: str = DEFAULT_CHANNEL_MODE
     # The cutoff is a lossy codec's (`NuWavePipeline.__call__`'s `codec_cut`); None: a file's own format says.
     codec_cut: bool | None = None
@@ -240,6 +243,7 @@ def generate(
             temperature=settings.temperature,
             cutoff=cutoff,
             top=settings.top,
+            top_hedge_db=settings.top_hedge_db,
             noise=noise,
             level=levels,
             channel_mode=settings.channel_mode,

@@ -50,6 +50,17 @@ def generated_bins(bandwidth: torch.Tensor, bins: int) -> torch.Tensor:
     return (freqs > bandwidth.float()[:, None]).float()
 
 
+def top_hedge_gain(bandwidth: torch.Tensor, bins: int, sample_rate: float, db: float,
+                   ramp_hz: tuple[float, float]) -> torch.Tensor:
+    """`(B, bins)` amplitude gains: 1 at and under each item's cutoff (`bandwidth` = cutoff / Nyquist, `(B,)`) and
+    under `ramp_hz[0]`; above the cutoff, falling linearly in dB to `-db` over `ramp_hz` and held there to the
+    Nyquist frequency of `sample_rate` (the pipeline's hedge on where a recording's content ends)."""
+    freqs = torch.linspace(0.0, sample_rate / 2, bins, device=bandwidth.device)[None, :]
+    low, high = ramp_hz
+    ramp = ((freqs - low) / (high - low)).clamp(0.0, 1.0)
+    return 1.0 + generated_bins(bandwidth, bins) * (10.0 ** (-db * ramp / 20.0) - 1.0)
+
+
 def band_log_power(power: torch.Tensor, bandwidth: torch.Tensor, bands: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Log10 band power above the cutoff and its mask.
 
