@@ -21,9 +21,10 @@ DEFAULT_CHANNEL_MODE = "mid-side"
 # Where a recording's content ends is not in its band-limited input: many end at 20 kHz (microphones, production
 # low-passes, encoders), others go on to their Nyquist frequency, and the model, taught on recordings that go on,
 # puts a band up to about 22 kHz. Unless the top is given (`top`), the band of a rate input above 20 kHz (a ramp
-# over `TOP_HEDGE_HZ`) is generated this many dB under the model's estimate: a hedge between the two (on held-out
-# voices at 48 kHz output it costs 0.01 of LSD / sinc's where they go on and saves 0.06-0.08 where they end at
-# 20 kHz, `eval/results/top_hedge.md`). 0: none. Not under a codec's cut, whose band may lie wholly above 20 kHz.
+# over `TOP_HEDGE_HZ`) is generated this many dB under the model's estimate: a hedge between the two (it costs
+# 0.005-0.024 of LSD / sinc's on held-out recordings that go on and saves 0.06-0.085 on voices that end at 20 kHz;
+# of 0, 5, 10 and 20 dB, 10 keeps the worse of the two furthest from the bound, `eval/results/top_hedge.md`).
+# 0: none. Not under a codec's cut, whose band may lie wholly above 20 kHz.
 DEFAULT_TOP_HEDGE_DB = 10.0
 TOP_HEDGE_HZ = (19500.0, 20500.0)
 # The precision the denoiser runs in (`torch_dtype` of `from_pretrained`); half precision pays off on GPUs.
