@@ -206,7 +206,8 @@ def test_cutoff_above_nyquist_is_refused(tmp_path, tiny_model_dir):
 
 
 @pytest.mark.parametrize("args", [["--sampler", "nope"], ["--steps", "0"], ["--steps", "1001"],
-                                  ["--temperature", "1.5"], ["--temperature", "-0.5"]])
+                                  ["--temperature", "1.5"], ["--temperature", "-0.5"], ["--top-hedge-db", "-1"],
+                                  ["--top-hedge-db", "nan"]])
 def test_bad_sampler_options_fail_at_parse_time(tmp_path, tiny_model_dir, args):
     source = write(tmp_path / "in.wav")
     result = run(source, "-o", tmp_path / "out.wav", "--model", tiny_model_dir, *args)
@@ -267,6 +268,20 @@ def test_top_option(tmp_path, tiny_model_dir):
     assert result.exit_code == 0 and "generated 8.0-12.0 kHz" in result.stderr
     result = upsample(tiny_model_dir, source, "-o", tmp_path / "b.wav", "--top", "6000")
     assert result.exit_code == 0 and "content already reaches --top, resampled only" in result.stderr
+
+
+def test_top_hedge_option_reaches_the_pipeline(tmp_path, tiny_model_dir):
+    """The default hedges the band above 20 kHz; `--top-hedge-db 0` leaves it as the model made it, and with
+    `--top` the hedge has nothing to do."""
+    source = write(tmp_path / "in.wav", rate=16000, seconds=0.5)
+    outputs = {}
+    for name, options in (("default", ()), ("none", ("--top-hedge-db", "0")), ("top", ("--top", "22000")),
+                          ("top-none", ("--top", "22000", "--top-hedge-db", "0"))):
+        result = upsample(tiny_model_dir, source, "-o", tmp_path / f"{name}.wav", "--subtype", "FLOAT", *options)
+        assert result.exit_code == 0, result.output
+        outputs[name], _ = sf.read(str(tmp_path / f"{name}.wav"))
+    assert not np.allclose(outputs["default"], outputs["none"])
+    np.testing.assert_array_equal(outputs["top"], outputs["top-none"])
 
 
 def test_phase_lock_options(tmp_path, tiny_model_dir):
