@@ -282,6 +282,8 @@ def test_top_hedge_option_reaches_the_pipeline(tmp_path, tiny_model_dir):
         outputs[name], _ = sf.read(str(tmp_path / f"{name}.wav"))
     assert not np.allclose(outputs["default"], outputs["none"])
     np.testing.assert_array_equal(outputs["top"], outputs["top-none"])
+    said = upsample(tiny_model_dir, source, "-o", tmp_path / "said.wav").stderr
+    assert "generated 8.0-24.0 kHz, 10 dB down above 20 kHz (--top-hedge-db)" in said
 
 
 def test_phase_lock_options(tmp_path, tiny_model_dir):

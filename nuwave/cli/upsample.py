@@ -24,6 +24,7 @@ from nuwave.inference.options import (
     DEFAULT_STEPS,
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_HEDGE_DB,
+    TOP_HEDGE_HZ,
 )
 
 OUTPUT_EXTENSIONS = (".wav", ".flac")
@@ -181,7 +182,7 @@ def upsample(inputs, output, sample_rate, subtype, container, steps, temperature
                 sys.exit(143 if isinstance(interruption, Terminated) else 130)
             done += 1
             if not quiet:
-                click.echo(_describe(result, destination, sample_rate, top), err=True)
+                click.echo(_describe(result, destination, sample_rate, top, top_hedge_db), err=True)
     if not quiet or failed:
         click.echo(f"done {done}, skipped {skipped}, failed {failed}", err=True)
     sys.exit(1 if failed else 0)
@@ -195,7 +196,7 @@ def _terminate(signum, frame) -> None:
     raise Terminated()
 
 
-def _describe(result, destination: Path, sample_rate: int, top: float | None) -> str:
+def _describe(result, destination: Path, sample_rate: int, top: float | None, top_hedge_db: float = 0.0) -> str:
     info = result.info
     how = ("detected" if result.detected else "given") + (", a codec's" if result.codec_cut else "")
     if result.encoder_cut is not None:
@@ -203,6 +204,8 @@ def _describe(result, destination: Path, sample_rate: int, top: float | None) ->
     end = sample_rate / 2 if top is None else min(top, sample_rate / 2)
     if not result.full_band:
         what = f"generated {result.cutoff / 1000:.1f}-{end / 1000:.1f} kHz"
+        if top is None and not result.codec_cut and top_hedge_db > 0 and end > TOP_HEDGE_HZ[0]:
+            what += f", {top_hedge_db:g} dB down above 20 kHz (--top-hedge-db)"
     elif top is not None and top <= result.cutoff:
         what = "content already reaches --top, resampled only"
     elif result.encoder_cut is not None:
