@@ -7,7 +7,14 @@ import sys
 
 import click
 
-from nuwave.inference.options import DEFAULT_DTYPE, DEFAULT_MODEL, DEFAULT_SAMPLER, DTYPES, SAMPLERS
+from nuwave.inference.options import (
+    DEFAULT_DTYPE,
+    DEFAULT_MODEL,
+    DEFAULT_SAMPLER,
+    DEFAULT_TOP_HEDGE_DB,
+    DTYPES,
+    SAMPLERS,
+)
 
 TEMPERATURE_HELP = ("0 to 1: how far the band goes from its deterministic part (the input's excitation under the "
                     "phase lock, else the model's mean estimate: best SNR) towards the full sample (its own phase).")
@@ -36,6 +43,12 @@ class FiniteRange(click.FloatRange):
         if number != number:
             self.fail(f"{value!r} is not a number", param, ctx)
         return number
+
+
+def top_hedge_option(function):
+    """`--top-hedge-db`, as every command that upsamples takes it."""
+    return click.option("--top-hedge-db", default=DEFAULT_TOP_HEDGE_DB, show_default=True,
+                        type=FiniteRange(0.0, 60.0), help=TOP_HEDGE_HELP)(function)
 
 
 def model_options(function):

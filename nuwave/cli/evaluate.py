@@ -10,13 +10,13 @@ import click
 from nuwave.cli.common import (
     PHASE_LOCK_HELP,
     TEMPERATURE_HELP,
-    TOP_HEDGE_HELP,
     FiniteRange,
     fail,
     load_model,
     model_options,
+    top_hedge_option,
 )
-from nuwave.inference.options import DEFAULT_TEMPERATURE, DEFAULT_TOP_HEDGE_DB
+from nuwave.inference.options import DEFAULT_TEMPERATURE
 from nuwave.models.schedule import MAX_STEPS
 
 
@@ -50,8 +50,7 @@ PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)",
 @click.option("--fixed-mix", is_flag=True,
               help="Lock with the phase lock's fixed mix of its two excitations, leaving out the model's phase "
               "readout: what the readout adds.")
-@click.option("--top-hedge-db", default=DEFAULT_TOP_HEDGE_DB, show_default=True, type=FiniteRange(0.0, 60.0),
-              help=TOP_HEDGE_HELP)
+@top_hedge_option
 @click.option("--runs", default=1, show_default=True, type=click.IntRange(1, 100),
               help="Repeat the model with seeds 0..N-1 and report mean ± std.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,

@@ -12,19 +12,19 @@ import click
 from nuwave.cli.common import (
     PHASE_LOCK_HELP,
     TEMPERATURE_HELP,
-    TOP_HEDGE_HELP,
     FiniteRange,
     fail,
     load_model,
     model_options,
+    top_hedge_option,
 )
 from nuwave.inference.options import (
     CHANNEL_MODES,
     DEFAULT_CHANNEL_MODE,
     DEFAULT_STEPS,
     DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_HEDGE_DB,
     TOP_HEDGE_HZ,
+    applied_top_hedge_db,
 )
 
 OUTPUT_EXTENSIONS = (".wav", ".flac")
@@ -112,8 +112,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--top", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="Where the output's content ends, in Hz (e.g. 20000 for recordings known to stop there); "
               "nothing is generated above it. Default: not known (--top-hedge-db).")
-@click.option("--top-hedge-db", default=DEFAULT_TOP_HEDGE_DB, show_default=True, type=FiniteRange(0.0, 60.0),
-              help=TOP_HEDGE_HELP)
+@top_hedge_option
 @click.option("--channel-mode", default=DEFAULT_CHANNEL_MODE, show_default=True, type=click.Choice(CHANNEL_MODES),
               help="Stereo as mid and side, each with its own noise (the generated band follows each channel); "
               "independent: every channel its own noise; shared: every channel the same noise.")
@@ -204,7 +203,7 @@ def _describe(result, destination: Path, sample_rate: int, top: float | None, to
     end = sample_rate / 2 if top is None else min(top, sample_rate / 2)
     if not result.full_band:
         what = f"generated {result.cutoff / 1000:.1f}-{end / 1000:.1f} kHz"
-        if top is None and not result.codec_cut and top_hedge_db > 0 and end > TOP_HEDGE_HZ[0]:
+        if applied_top_hedge_db(top_hedge_db, top, result.codec_cut) > 0 and end > TOP_HEDGE_HZ[0]:
             what += f", {top_hedge_db:g} dB down above 20 kHz (--top-hedge-db)"
     elif top is not None and top <= result.cutoff:
         what = "content already reaches --top, resampled only"

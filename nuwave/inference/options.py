@@ -27,9 +27,16 @@ DEFAULT_CHANNEL_MODE = "mid-side"
 # 0: none. Not under a codec's cut, whose band may lie wholly above 20 kHz.
 DEFAULT_TOP_HEDGE_DB = 10.0
 TOP_HEDGE_HZ = (19500.0, 20500.0)
+
+
+def applied_top_hedge_db(top_hedge_db: float, top: float | None, codec_cut: bool) -> float:
+    """The hedge an input gets: `top_hedge_db`, or none where its top is given or its cut is a codec's."""
+    return 0.0 if top is not None or codec_cut else float(top_hedge_db)
+
 # The precision the denoiser runs in (`torch_dtype` of `from_pretrained`); half precision pays off on GPUs.
 DTYPES = ("float32", "bfloat16", "float16")
 DEFAULT_DTYPE = "float32"
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_SAMPLER", "SAMPLERS", "DEFAULT_STEPS", "DEFAULT_TEMPERATURE", "CHANNEL_MODES",
-           "DEFAULT_CHANNEL_MODE", "DEFAULT_TOP_HEDGE_DB", "TOP_HEDGE_HZ", "DTYPES", "DEFAULT_DTYPE"]
+           "DEFAULT_CHANNEL_MODE", "DEFAULT_TOP_HEDGE_DB", "TOP_HEDGE_HZ", "applied_top_hedge_db", "DTYPES",
+           "DEFAULT_DTYPE"]

@@ -30,6 +30,7 @@ from nuwave.inference.options import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_HEDGE_DB,
     TOP_HEDGE_HZ,
+    applied_top_hedge_db,
 )
 from nuwave.models.denoiser import NuWaveDenoiser
 from nuwave.models.envelope import (
@@ -306,8 +307,7 @@ class NuWavePipeline(DiffusionPipeline):
             raise ValueError(f"top {float(top):g} Hz must be above the cutoff {cutoff:g} Hz")
         if not 0.0 <= float(top_hedge_db) < float("inf"):
             raise ValueError(f"top_hedge_db {float(top_hedge_db):g} must be a finite number of dB, at least 0")
-        # where the top is given, or the cut is a codec's, no hedge (see `top_hedge_db`)
-        hedge_db = 0.0 if top is not None or codec_cut else float(top_hedge_db)
+        hedge_db = applied_top_hedge_db(top_hedge_db, top, codec_cut)
 
         model_length = round(length * self.model_rate / sample_rate)
         lock = resolve_phase_lock(phase_lock, codec_cut)
