@@ -34,3 +34,13 @@ def test_a_calibrated_estimate_has_slope_rho_squared_and_pulls_frames_to_the_mea
     assert abs(sum(figures["shares"]) - 1.0) < 1e-9
     exact = dispersion.dispersion(truth, truth)
     assert abs(exact["slope"] - 1.0) < 1e-9 and exact["by_class"] == [0.0] * len(dispersion.STEP_CLASSES)
+
+
+def test_explained_share_of_a_fit_with_known_parts(script):
+    dispersion = script("envelope_dispersion")
+    rng = np.random.default_rng(3)
+    first, second, unrelated = rng.standard_normal((3, 50000))
+    truth = 3.0 + first + second  # each part explains half
+    assert abs(dispersion.explained(truth, first) - 0.5) < 0.02
+    assert abs(dispersion.explained(truth, first, unrelated) - 0.5) < 0.02  # a predictor that tells nothing
+    assert dispersion.explained(truth, first, second) > 0.999
