@@ -1,5 +1,6 @@
 """Training: exact resume, two gloo processes under `accelerate launch`, data split, config, export."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -425,3 +426,37 @@ def test_fine_tuning_keeps_the_phase_readout_while_it_fits(tmp_path, corpus):
     assert kept is not None and kept.config.max_cutoff_hz == 8000.0
     for name, tensor in readout.state_dict().items():
         torch.testing.assert_close(kept.state_dict()[name], tensor)
+
+
+def test_adapt_presets_a_brief_envelope_fit_over_a_config_file_that_given_options_override(tmp_path):
+    from nuwave.cli.train import make_config
+    from nuwave.training.config import ADAPTATION
+
+    none = {field.name: None for field in dataclasses.fields(TrainConfig)}
+    config = make_config(None, {**none, "data": ("voice",)}, adapt="nuwave-base")
+    assert config.init_from == "nuwave-base" and config.data == ["voice"]
+    assert all(getattr(config, name) == value for name, value in ADAPTATION.items())
+    assert config.train_only == "envelope" and config.validation_fraction == 0.0
+    given = make_config(None, {**none, "data": ("voice",), "max_steps": 40}, adapt="nuwave-base")
+    assert given.max_steps == 40 and given.learning_rate == ADAPTATION["learning_rate"]
+    TrainConfig(data=["x"], max_steps=60, batch_size=8).save(tmp_path / "c.json")
+    from_file = make_config(tmp_path / "c.json", {**none, "batch_size": 4}, adapt="nuwave-base")
+    assert (from_file.data, from_file.max_steps, from_file.batch_size) == (["x"], ADAPTATION["max_steps"], 4)
+    assert from_file.init_from == "nuwave-base"
+    assert make_config(None, {**none, "data": ("voice",)}).train_only == "all"  # no preset without --adapt
+    result = CliRunner().invoke(train_command, ["--adapt", "nuwave-base", "--init-from", "other", "--data", "voice"])
+    assert result.exit_code == 2 and "two models" in result.output
+
+
+def test_adapt_fits_only_the_envelope_of_the_model_it_names(tmp_path, corpus):
+    train("--data", corpus, *TINY, "--max-steps", "1", "--run-dir", tmp_path / "base")
+    train("--adapt", tmp_path / "base" / "export", "--data", corpus, "--run-dir", tmp_path / "fitted",
+          "--max-steps", "2", "--batch-size", "2", "--segment-seconds", "0.2", "--num-workers", "0",
+          "--learning-rate", "1e-2", "--validation-steps", "2", "--validation-segments", "2")
+    config = json.loads((tmp_path / "fitted" / "config.json").read_text())
+    assert config["init_from"] == str(tmp_path / "base" / "export") and config["train_only"] == "envelope"
+    assert config["ema_decay"] == 0.95 and config["validation_fraction"] == 0.0
+    before = NuWavePipeline.from_pretrained(tmp_path / "base" / "export").denoiser.state_dict()
+    after = NuWavePipeline.from_pretrained(tmp_path / "fitted" / "export").denoiser.state_dict()
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed and all(name.startswith("envelope") for name in changed)
