@@ -1,18 +1,20 @@
-"""What `nuwave train --adapt` does for one voice: the shipped model fitted, through the command a user would run, to
-the training split's lines of each voice of the held-out speech benchmark, and measured on that voice's held-out
-lines, against the shipped model. Markdown to stdout.
+"""What `nuwave train --adapt` does for one voice or instrument: the shipped model fitted, through the command a user
+would run, to the training split's recordings of each voice and instrument of the held-out speech and music
+benchmarks, and measured on its held-out recordings, against the shipped model. Markdown to stdout.
 
 The envelope the model predicts is a calibrated estimate of the band, but each voice's band sits some dB from it
 that its input cannot tell (`eval/results/envelope_dispersion.md`: the held-out voices' means lie -5.0 to +6.1 dB
 from their references' from 8 kHz). A user who has some wideband audio of the voice or instrument they upsample can
-fit the model to it. A voice here is the name a line's file carries before its last word (`daemon_ack3`: daemon);
-its training lines are the training split's lossless lines of that name (a line whose name a held-out line also
-has, in another unit's folder, is left out); voices with `MIN_SECONDS` or more of them are fitted. The other
-voices' held-out lines, upsampled with each fitted model, show what a voice's model does to the others.
+fit the model to it. A voice here is the name a line's file carries before its last word (`daemon_ack3`: daemon), an
+instrument the drum kit or sample set a recording comes from (`..._drumkits__belofilms_GuitarStrums__...`: a guitar);
+its training recordings are the training split's lossless ones of that source, in name order up to `MAX_SECONDS`
+(one whose name a held-out recording also has, in another folder, is left out); sources with `MIN_SECONDS` or more
+of them are fitted. The other held-out recordings of the same kind, upsampled with each fitted model, show what a
+source's model does to the others.
 
-Metrics as the benchmark takes them (`nuwave.benchmark.evaluate`, the standard degradation, 8 steps, seed 0): each
-octave's band power against the reference's in active frames, LSD over sinc's and SNR against sinc's, the mean over
-the voice's held-out lines.
+Metrics as the benchmark takes them (`nuwave.benchmark.evaluate`, the suite's output rate, the standard degradation,
+8 steps, seed 0): each octave's band power against the reference's in active frames, LSD over sinc's and SNR against
+sinc's, the mean over the source's held-out recordings.
 
     python scripts/voice_adaptation.py > eval/results/voice_adaptation.md
 """
@@ -37,8 +39,10 @@ from nuwave.benchmark.tables import markdown_table
 from nuwave.corpus.recipe import manifest_entries
 from nuwave.inference.options import DEFAULT_MODEL
 
-RATES = (8000, 16000)
+# kind -> (the benchmark suite, its input rates for this measurement)
+KINDS = {"speech": ("speech", (8000, 16000)), "music": ("music", (16000, 22050))}
 MIN_SECONDS = 8.0
+MAX_SECONDS = 60.0
 
 
 def line_name(path: str | Path) -> str:
@@ -54,11 +58,27 @@ def voice_of(path: str | Path) -> str | None:
     return match.group(1) if match else None
 
 
-def training_lines(data: Path, voice: str, held_out: set[str]) -> list[tuple[Path, float]]:
-    """The training split's lossless speech lines of `voice` (path, seconds), but those whose name is in `held_out`."""
-    return [(data / e["path"], float(e["seconds"])) for e in manifest_entries(data)
-            if e["kind"] == "speech" and e["split"] == "train" and e["lossless"] and voice_of(e["path"]) == voice
-            and line_name(e["path"]) not in held_out]
+def instrument_of(path: str | Path) -> str | None:
+    """The drum kit or sample set a recording comes from (`...__drumkits__rumpf_kit_z01_h2__beats_02-13`:
+    rumpf_kit_z01_h2), or None."""
+    match = re.search(r"__drumkits__(.+?)__", Path(path).stem)
+    return match.group(1) if match else None
+
+
+SOURCE_OF = {"speech": voice_of, "music": instrument_of}
+
+
+def training_lines(data: Path, kind: str, source: str, held_out: set[str]) -> list[tuple[Path, float]]:
+    """The training split's lossless recordings of `kind` from `source` (path, seconds), in name order up to
+    `MAX_SECONDS`, but those whose name is in `held_out`."""
+    chosen, total = [], 0.0
+    for entry in sorted(manifest_entries(data), key=lambda e: e["path"]):
+        if (entry["kind"] == kind and entry["split"] == "train" and entry["lossless"]
+                and SOURCE_OF[kind](entry["path"]) == source and line_name(entry["path"]) not in held_out
+                and total < MAX_SECONDS):
+            chosen.append((data / entry["path"], float(entry["seconds"])))
+            total += float(entry["seconds"])
+    return chosen
 
 
 def adapt(model: str, lines: list[Path], run_dir: Path) -> tuple[Path, float]:
@@ -93,12 +113,55 @@ def measure(suite: Suite, files: list[Path], pipe, steps: int) -> dict[str, dict
 
 
 def transitions(pairs: dict[str, tuple[float, float]]) -> list[str]:
-    """The table's cells, shipped -> fitted: octaves 1 and 2 (dB), LSD over sinc's, SNR against sinc's (dB) and the
-    other voices' LSD over sinc's (`other`)."""
-    return [f"{pairs['octave 1'][0]:+.1f} -> {pairs['octave 1'][1]:+.1f}",
-            f"{pairs['octave 2'][0]:+.1f} -> {pairs['octave 2'][1]:+.1f}",
-            f"{pairs['lsd'][0]:.3f} -> {pairs['lsd'][1]:.3f}", f"{pairs['snr'][0]:+.2f} -> {pairs['snr'][1]:+.2f}",
-            f"{pairs['other'][0]:.3f} -> {pairs['other'][1]:.3f}"]
+    """The table's cells, shipped -> fitted: octaves 1 and 2 (dB; "-" where the band has no such octave), LSD over
+    sinc's, SNR against sinc's (dB) and the others' LSD over sinc's (`other`)."""
+    def octave(key: str) -> str:
+        before, after = pairs[key]
+        return "-" if np.isnan(before) else f"{before:+.1f} -> {after:+.1f}"
+
+    return [octave("octave 1"), octave("octave 2"), f"{pairs['lsd'][0]:.3f} -> {pairs['lsd'][1]:.3f}",
+            f"{pairs['snr'][0]:+.2f} -> {pairs['snr'][1]:+.2f}", f"{pairs['other'][0]:.3f} -> {pairs['other'][1]:.3f}"]
+
+
+def kind_rows(suite: Suite, kind: str, data: Path, base, model: str, steps: int, folder: Path
+              ) -> tuple[list, list]:
+    """The table's rows for every source of `kind` in `suite` with enough training recordings, and a mean row per
+    condition; and the sources left out (with their seconds)."""
+    held_out = {line_name(path) for path in suite.files}
+    sources: dict[str, list[Path]] = {}
+    for path in suite.files:
+        if SOURCE_OF[kind](path) is not None:
+            sources.setdefault(SOURCE_OF[kind](path), []).append(path)
+    base_figures = {path: measure(suite, [path], base, steps) for path in suite.files}
+
+    def mean_of(paths: list[Path]) -> dict[str, dict[str, float]]:
+        return {condition: {key: float(np.mean([base_figures[p][condition][key] for p in paths]))
+                            for key in base_figures[paths[0]][condition]} for condition in base_figures[paths[0]]}
+
+    rows, skipped, summary = [], [], {}
+    for source, recordings in sorted(sources.items()):
+        training = training_lines(data, kind, source, held_out)
+        seconds = sum(length for _, length in training)
+        if seconds < MIN_SECONDS:
+            skipped.append(f"{source} ({seconds:.1f} s)")
+            continue
+        export, took = adapt(model, [path for path, _ in training], folder / f"{kind}-{source}")
+        fitted = analysis_pipeline(str(export))
+        own = measure(suite, recordings, fitted, steps)
+        others = [path for path in suite.files if path not in recordings]
+        other_fitted = measure(suite, others, fitted, steps)
+        before, other_before = mean_of(recordings), mean_of(others)
+        for condition in own:
+            pairs = {key: (before[condition][key], own[condition][key]) for key in own[condition]}
+            pairs["other"] = (other_before[condition]["lsd"], other_fitted[condition]["lsd"])
+            for key, pair in pairs.items():
+                summary.setdefault(condition, {}).setdefault(key, []).append(pair)
+            rows.append([kind, source, f"{len(training)} ({seconds:.0f} s)", f"{len(recordings)}", f"{took:.0f}",
+                         condition, *transitions(pairs)])
+    for condition, pairs in sorted(summary.items()):
+        means = {key: tuple(np.mean(values, axis=0)) for key, values in pairs.items()}
+        rows.append([kind, f"mean of {len(pairs['lsd'])}", "", "", "", condition, *transitions(means)])
+    return rows, skipped
 
 
 def main() -> None:
@@ -107,56 +170,29 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
-    suite = replace(Suite.load(suite_file("speech"), args.data), input_rates=RATES, degradations=("standard",))
-    held_out = {line_name(path) for path in suite.files}
-    voices: dict[str, list[Path]] = {}
-    for path in suite.files:
-        if voice_of(path) is not None:
-            voices.setdefault(voice_of(path), []).append(path)
     base = analysis_pipeline(args.model)
-    base_figures = {path: measure(suite, [path], base, args.steps) for path in suite.files}
-
-    def mean_of(paths: list[Path], figures: dict) -> dict[str, dict[str, float]]:
-        return {condition: {key: float(np.mean([figures[p][condition][key] for p in paths]))
-                            for key in figures[paths[0]][condition]} for condition in figures[paths[0]]}
-
-    rows, skipped, summary = [], [], {}
+    rows, skipped = [], []
     with tempfile.TemporaryDirectory() as folder:
-        for voice, lines in sorted(voices.items()):
-            training = training_lines(args.data, voice, held_out)
-            seconds = sum(length for _, length in training)
-            if seconds < MIN_SECONDS:
-                skipped.append(f"{voice} ({seconds:.1f} s)")
-                continue
-            export, took = adapt(args.model, [path for path, _ in training], Path(folder) / voice)
-            fitted = analysis_pipeline(str(export))
-            own = measure(suite, lines, fitted, args.steps)
-            others = [path for path in suite.files if path not in lines]
-            other_fitted = measure(suite, others, fitted, args.steps)
-            before, other_before = mean_of(lines, base_figures), mean_of(others, base_figures)
-            for condition in own:
-                pairs = {key: (before[condition][key], own[condition][key]) for key in own[condition]}
-                pairs["other"] = (other_before[condition]["lsd"], other_fitted[condition]["lsd"])
-                for key, pair in pairs.items():
-                    summary.setdefault(condition, {}).setdefault(key, []).append(pair)
-                rows.append([voice, f"{len(training)} ({seconds:.0f} s)", f"{len(lines)}", f"{took:.0f}", condition,
-                             *transitions(pairs)])
-        for condition, pairs in sorted(summary.items()):
-            means = {key: tuple(np.mean(values, axis=0)) for key, values in pairs.items()}
-            rows.append([f"mean of {len(pairs['lsd'])} voices", "", "", "", condition, *transitions(means)])
+        for kind, (suite_name, rates) in KINDS.items():
+            suite = replace(Suite.load(suite_file(suite_name), args.data), input_rates=rates,
+                            degradations=("standard",))
+            table, missing = kind_rows(suite, kind, args.data, base, args.model, args.steps, Path(folder))
+            rows += table
+            skipped += missing
     command = " ".join(["python scripts/voice_adaptation.py", shlex.join(sys.argv[1:])]).strip()
     print(f"Produced by `{command}`\n")
-    print(f"Model `{args.model}` and each voice's fit of it (`nuwave train --adapt {args.model} --data LINES`, its "
-          f"other settings `nuwave.training.config.ADAPTATION`), {args.steps} steps, seed 0, on the held-out "
-          "speech benchmark's lines of that voice, as shipped -> fitted: each octave above the cutoff against the "
-          "reference's power in active frames (dB), LSD over sinc's and SNR against sinc's (dB), the mean over the "
-          "voice's held-out lines; the last column: the other voices' held-out lines, LSD over sinc's as shipped -> "
-          "with this voice's fit. `fit (s)`: the wall time of the fit on this machine.\n")
-    header = ["voice", "training lines", "held-out lines", "fit (s)", "condition", "octave 1 (dB)", "octave 2 (dB)",
-              "LSD / sinc", "SNR - sinc (dB)", "other voices' LSD / sinc"]
+    print(f"Model `{args.model}` and each source's fit of it (`nuwave train --adapt {args.model} --data "
+          f"RECORDINGS`, its other settings `nuwave.training.config.ADAPTATION`; at most {MAX_SECONDS:g} s of "
+          f"recordings), {args.steps} steps, seed 0, on the held-out benchmark's recordings of that voice or "
+          "instrument, as shipped -> fitted: each octave above the cutoff against the reference's power in active "
+          "frames (dB), LSD over sinc's and SNR against sinc's (dB), the mean over the source's held-out recordings; "
+          "the last column: the other held-out recordings of the kind, LSD over sinc's as shipped -> with this "
+          "source's fit. `fit (s)`: the wall time of the fit on this machine.\n")
+    header = ["kind", "source", "training recordings", "held-out", "fit (s)", "condition", "octave 1 (dB)",
+              "octave 2 (dB)", "LSD / sinc", "SNR - sinc (dB)", "the others' LSD / sinc"]
     print("\n".join(markdown_table(header, rows)))
     if skipped:
-        print(f"\nVoices with under {MIN_SECONDS:g} s of training lines, not fitted: {', '.join(skipped)}.")
+        print(f"\nSources with under {MIN_SECONDS:g} s of training recordings, not fitted: {', '.join(skipped)}.")
 
 
 if __name__ == "__main__":
