@@ -43,6 +43,8 @@ from nuwave.inference.options import DEFAULT_MODEL
 KINDS = {"speech": ("speech", (8000, 16000)), "music": ("music", (16000, 22050))}
 MIN_SECONDS = 8.0
 MAX_SECONDS = 60.0
+# Less of each source's audio, for the second table: how much a fit needs.
+AUDIO_CAPS = (10.0, 30.0)
 
 
 def line_name(path: str | Path) -> str:
@@ -68,14 +70,15 @@ def instrument_of(path: str | Path) -> str | None:
 SOURCE_OF = {"speech": voice_of, "music": instrument_of}
 
 
-def training_lines(data: Path, kind: str, source: str, held_out: set[str]) -> list[tuple[Path, float]]:
-    """The training split's lossless recordings of `kind` from `source` (path, seconds), in name order up to
-    `MAX_SECONDS`, but those whose name is in `held_out`."""
+def training_lines(data: Path, kind: str, source: str, held_out: set[str], max_seconds: float = MAX_SECONDS
+                   ) -> list[tuple[Path, float]]:
+    """The training split's lossless recordings of `kind` from `source` (path, seconds), in name order until they
+    reach `max_seconds`, but those whose name is in `held_out`."""
     chosen, total = [], 0.0
     for entry in sorted(manifest_entries(data), key=lambda e: e["path"]):
         if (entry["kind"] == kind and entry["split"] == "train" and entry["lossless"]
                 and SOURCE_OF[kind](entry["path"]) == source and line_name(entry["path"]) not in held_out
-                and total < MAX_SECONDS):
+                and total < max_seconds):
             chosen.append((data / entry["path"], float(entry["seconds"])))
             total += float(entry["seconds"])
     return chosen
@@ -123,16 +126,16 @@ def transitions(pairs: dict[str, tuple[float, float]]) -> list[str]:
             f"{pairs['snr'][0]:+.2f} -> {pairs['snr'][1]:+.2f}", f"{pairs['other'][0]:.3f} -> {pairs['other'][1]:.3f}"]
 
 
-def kind_rows(suite: Suite, kind: str, data: Path, base, model: str, steps: int, folder: Path
-              ) -> tuple[list, list]:
-    """The table's rows for every source of `kind` in `suite` with enough training recordings, and a mean row per
-    condition; and the sources left out (with their seconds)."""
+def kind_rows(suite: Suite, kind: str, data: Path, base_figures: dict, model: str, steps: int, folder: Path,
+              max_seconds: float = MAX_SECONDS) -> tuple[list, list]:
+    """The table's rows for every source of `kind` in `suite` with enough training recordings (fitted on up to
+    `max_seconds` of them), and a mean row per condition; and the sources left out (with their seconds).
+    `base_figures`: `measure` of each of the suite's files alone with the model as it is."""
     held_out = {line_name(path) for path in suite.files}
     sources: dict[str, list[Path]] = {}
     for path in suite.files:
         if SOURCE_OF[kind](path) is not None:
             sources.setdefault(SOURCE_OF[kind](path), []).append(path)
-    base_figures = {path: measure(suite, [path], base, steps) for path in suite.files}
 
     def mean_of(paths: list[Path]) -> dict[str, dict[str, float]]:
         return {condition: {key: float(np.mean([base_figures[p][condition][key] for p in paths]))
@@ -140,12 +143,12 @@ def kind_rows(suite: Suite, kind: str, data: Path, base, model: str, steps: int,
 
     rows, skipped, summary = [], [], {}
     for source, recordings in sorted(sources.items()):
-        training = training_lines(data, kind, source, held_out)
+        training = training_lines(data, kind, source, held_out, max_seconds)
         seconds = sum(length for _, length in training)
         if seconds < MIN_SECONDS:
             skipped.append(f"{source} ({seconds:.1f} s)")
             continue
-        export, took = adapt(model, [path for path, _ in training], folder / f"{kind}-{source}")
+        export, took = adapt(model, [path for path, _ in training], folder / f"{kind}-{source}-{max_seconds:g}")
         fitted = analysis_pipeline(str(export))
         own = measure(suite, recordings, fitted, steps)
         others = [path for path in suite.files if path not in recordings]
@@ -171,14 +174,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     base = analysis_pipeline(args.model)
-    rows, skipped = [], []
+    rows, skipped, amounts = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         for kind, (suite_name, rates) in KINDS.items():
             suite = replace(Suite.load(suite_file(suite_name), args.data), input_rates=rates,
                             degradations=("standard",))
-            table, missing = kind_rows(suite, kind, args.data, base, args.model, args.steps, Path(folder))
+            base_figures = {path: measure(suite, [path], base, args.steps) for path in suite.files}
+            table, missing = kind_rows(suite, kind, args.data, base_figures, args.model, args.steps, Path(folder))
             rows += table
             skipped += missing
+            for cap in (*AUDIO_CAPS, MAX_SECONDS):
+                capped = table if cap == MAX_SECONDS else kind_rows(
+                    suite, kind, args.data, base_figures, args.model, args.steps, Path(folder), cap)[0]
+                amounts += [[f"{cap:g}", *row[:2], *row[5:]] for row in capped if row[1].startswith("mean of")]
     command = " ".join(["python scripts/voice_adaptation.py", shlex.join(sys.argv[1:])]).strip()
     print(f"Produced by `{command}`\n")
     print(f"Model `{args.model}` and each source's fit of it (`nuwave train --adapt {args.model} --data "
@@ -193,6 +201,10 @@ def main() -> None:
     print("\n".join(markdown_table(header, rows)))
     if skipped:
         print(f"\nSources with under {MIN_SECONDS:g} s of training recordings, not fitted: {', '.join(skipped)}.")
+    print("\nHow much audio a fit needs: the same means with each source fitted on at most 10, 30 and 60 s of its "
+          "recordings (a source with less is fitted on what it has).\n")
+    print("\n".join(markdown_table(["at most (s)", "kind", "sources", "condition", "octave 1 (dB)", "octave 2 (dB)",
+                                    "LSD / sinc", "SNR - sinc (dB)", "the others' LSD / sinc"], amounts)))
 
 
 if __name__ == "__main__":
