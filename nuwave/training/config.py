@@ -133,11 +133,11 @@ class TrainConfig:
 
 # `nuwave train --adapt MODEL`: fit a trained model's band level to one voice or instrument from a little of its own
 # wideband audio. Only the envelope predictor learns (the diffusion frozen and not run: about half a minute on a
-# 2-core CPU), briefly and gently, from the model's weights, with the tilts and plain sample-rate conversions of the shipped model's last
-# stage; every file trains (no validation split: there is too little audio to spare). Fitted on 9-37 s of each of
-# five held-out voices' other lines, their held-out lines from 8 kHz came out at 0.239 against 0.266 x sinc's LSD,
-# 2.13 against 3.55 dB under sinc's SNR; instrument sets fitted on their one-shot samples gained LSD on held-out beats
-# and strums but came out 2-3 dB quieter in active frames (`python scripts/voice_adaptation.py`,
+# 2-core CPU), briefly and gently, from the model's weights, with the tilts and plain sample-rate conversions of the
+# shipped model's last stage; every file trains (no validation split: there is too little audio to spare). Fitted on
+# 9-37 s of each of five held-out voices' other lines, their held-out lines from 8 kHz came out at 0.239 against 0.266
+# x sinc's LSD, 2.13 against 3.55 dB under sinc's SNR; instrument sets fitted on their one-shot samples gained LSD on
+# held-out beats and strums but came out 2-3 dB quieter in active frames (`python scripts/voice_adaptation.py`,
 # `eval/results/voice_adaptation.md`).
 ADAPTATION = {"train_only": "envelope", "max_steps": 150, "batch_size": 16, "learning_rate": 1e-4,
               "warmup_steps": 10, "ema_decay": 0.95, "eq_tilt_db": 6.0, "resample_probability": 0.5,
