@@ -11,6 +11,7 @@ from nuwave.inference.options import (
     DEFAULT_DTYPE,
     DEFAULT_MODEL,
     DEFAULT_SAMPLER,
+    DEFAULT_TEMPERATURE,
     DEFAULT_TOP_HEDGE_DB,
     DTYPES,
     SAMPLERS,
@@ -43,6 +44,18 @@ class FiniteRange(click.FloatRange):
         if number != number:
             self.fail(f"{value!r} is not a number", param, ctx)
         return number
+
+
+def temperature_option(function):
+    """`--temperature`, as every command that upsamples takes it."""
+    return click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
+                        help=TEMPERATURE_HELP)(function)
+
+
+def phase_lock_option(function):
+    """`--phase-lock / --no-phase-lock` (default None: the pipeline decides), as every command that upsamples takes
+    it."""
+    return click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)(function)
 
 
 def top_hedge_option(function):

@@ -8,15 +8,13 @@ from pathlib import Path
 import click
 
 from nuwave.cli.common import (
-    PHASE_LOCK_HELP,
-    TEMPERATURE_HELP,
-    FiniteRange,
     fail,
     load_model,
     model_options,
+    phase_lock_option,
+    temperature_option,
     top_hedge_option,
 )
-from nuwave.inference.options import DEFAULT_TEMPERATURE
 from nuwave.models.schedule import MAX_STEPS
 
 
@@ -44,9 +42,8 @@ PHASE_LOCK_NAMES = {None: "phase lock on rate inputs (not under a codec's cut)",
 @click.option("--baselines-only", is_flag=True, help="Evaluate the input and sinc baselines only, no model.")
 @click.option("--steps", default="1,2,4,8,16,32", show_default=True, callback=_parse_steps,
               help="Step counts to evaluate, comma-separated.")
-@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
-              help=TEMPERATURE_HELP)
-@click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
+@temperature_option
+@phase_lock_option
 @click.option("--fixed-mix", is_flag=True,
               help="Lock with the phase lock's fixed mix of its two excitations, leaving out the model's phase "
               "readout: what the readout adds.")

@@ -10,19 +10,18 @@ from pathlib import Path
 import click
 
 from nuwave.cli.common import (
-    PHASE_LOCK_HELP,
-    TEMPERATURE_HELP,
     FiniteRange,
     fail,
     load_model,
     model_options,
+    phase_lock_option,
+    temperature_option,
     top_hedge_option,
 )
 from nuwave.inference.options import (
     CHANNEL_MODES,
     DEFAULT_CHANNEL_MODE,
     DEFAULT_STEPS,
-    DEFAULT_TEMPERATURE,
     TOP_HEDGE_HZ,
     applied_top_hedge_db,
 )
@@ -104,8 +103,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
 @click.option("--format", "container", default="wav", show_default=True, type=click.Choice(["wav", "flac"]),
               help="Container of the files written into an output folder.")
 @click.option("--steps", default=DEFAULT_STEPS, show_default=True, type=click.IntRange(1, 1000), help="Sampler steps.")
-@click.option("--temperature", default=DEFAULT_TEMPERATURE, show_default=True, type=FiniteRange(0.0, 1.0),
-              help=TEMPERATURE_HELP)
+@temperature_option
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial noise.")
 @click.option("--cutoff", type=FiniteRange(min=MIN_CUTOFF_HZ),
               help="Where the input's content ends, in Hz (default: detected from its spectrum).")
@@ -122,7 +120,7 @@ def collisions(jobs: list[tuple[Path, Path]]) -> list[str]:
               "for MP3, Vorbis and Opus files, except an MP3 (constant bit rate, or variable with its LAME quality "
               "stated) whose content ends from 18 kHz up but 0.6 kHz or more under where its encoder cuts: that band "
               "is the recording's own, resampled only.")
-@click.option("--phase-lock/--no-phase-lock", default=None, help=PHASE_LOCK_HELP)
+@phase_lock_option
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1, 256),
               help="Chunks per model call.")
 @click.option("--chunk-seconds", default=10.0, show_default=True, type=FiniteRange(1.0, 600.0),
