@@ -122,8 +122,9 @@ def main() -> None:
 
     rows, octave_rows, mp3_rows = [], [], []
     for name in args.suite or SUITES:
-        mp3_rows += codec_rows(Suite.load(suite_file(name), args.data), pipe, args.steps, name)
-        suite = rate_conditions(Suite.load(suite_file(name), args.data))
+        whole = Suite.load(suite_file(name), args.data)
+        mp3_rows += codec_rows(whole, pipe, args.steps, name)
+        suite = rate_conditions(whole)
         figures: dict[tuple[str, str], dict] = {}  # (condition, file) -> sinc's and each hedge's metrics
         for hedge in hedges:
             gather(figures, outputs_by_file(suite, pipe, args.steps, top_hedge_db=hedge), hedge, "sinc",
