@@ -52,23 +52,32 @@ def class_name(low: float, high: float) -> str:
     return f"from {low:g}" if high == np.inf else f"{low:g} to {high:g}"
 
 
-def octave_power_db(audio: np.ndarray, cutoff: float, rate: int) -> np.ndarray:
-    """Per frame of `(T,)` `audio` (the LSD front end), the mean power of the octave above `cutoff`, dB (it ends at
-    the Nyquist frequency of `rate`)."""
-    power = 10.0 ** log_power_spectrogram(torch.from_numpy(np.atleast_2d(audio)).float())[0].numpy()
+def power_spectrogram(audio: np.ndarray) -> np.ndarray:
+    """`(bins, frames)` power of `(T,)` `audio` (the LSD front end)."""
+    return 10.0 ** log_power_spectrogram(torch.from_numpy(np.atleast_2d(audio)).float())[0].numpy()
+
+
+def octave_power_db(power: np.ndarray, cutoff: float, rate: int) -> np.ndarray:
+    """Per frame of a `power_spectrogram` at `rate`, the mean power of the octave above `cutoff`, dB (it ends at the
+    Nyquist frequency)."""
     freqs = np.linspace(0.0, rate / 2, power.shape[0])
     return 10.0 * np.log10(power[(freqs > cutoff) & (freqs <= 2 * cutoff)].mean(axis=0))
 
 
+def power_steps(power: np.ndarray, cutoff: float, rate: int) -> np.ndarray:
+    """Per frame of a `power_spectrogram`, the power of the octave above `cutoff` over the octave under it, dB."""
+    return octave_power_db(power, cutoff, rate) - octave_power_db(power, cutoff / 2, rate)
+
+
 def brightness_steps(audio: np.ndarray, cutoff: float, rate: int) -> np.ndarray:
-    """Per frame of `(T,)` `audio`, the power of the octave above `cutoff` over the octave under it, dB."""
-    return octave_power_db(audio, cutoff, rate) - octave_power_db(audio, cutoff / 2, rate)
+    """`power_steps` of `(T,)` `audio`."""
+    return power_steps(power_spectrogram(audio), cutoff, rate)
 
 
-def active_frames(audio: np.ndarray) -> np.ndarray:
-    """Whether each frame of `(T,)` `audio` lies within `ACTIVE_DB` of its loudest (the LSD front end)."""
-    level = 10.0 * np.log10((10.0 ** log_power_spectrogram(torch.from_numpy(np.atleast_2d(audio)).float())[0]
-                             .numpy()).sum(axis=0))
+def active_frames(audio: np.ndarray, power: np.ndarray | None = None) -> np.ndarray:
+    """Whether each frame of `(T,)` `audio` (or of its `power_spectrogram`, when given) lies within `ACTIVE_DB` of
+    its loudest."""
+    level = 10.0 * np.log10((power_spectrogram(audio) if power is None else power).sum(axis=0))
     return level > level.max() - ACTIVE_DB
 
 
@@ -97,14 +106,15 @@ def frame_steps(pipe, files: list[Path], rate: int, output_rate: int) -> list[di
         length = min(output.size, reference.size)
         reference, output = reference[:length], output[:length]
         cutoff = low_rate / 2
-        input_step = brightness_steps(reference, cutoff / 2, output_rate)  # the known band: the input's own
-        excitation = excitation_of(low, low_rate, output_rate, length)
-        active = active_frames(reference)
-        steps.append({"truth": brightness_steps(reference, cutoff, output_rate)[active],
+        power = power_spectrogram(reference)
+        excitation = power_spectrogram(excitation_of(low, low_rate, output_rate, length))
+        active = active_frames(reference, power)
+        steps.append({"truth": power_steps(power, cutoff, output_rate)[active],
                       "output": brightness_steps(output, cutoff, output_rate)[active],
                       "excitation": (octave_power_db(excitation, cutoff, output_rate)
-                                     - octave_power_db(reference, cutoff / 2, output_rate))[active],
-                      "below": input_step[active]})
+                                     - octave_power_db(power, cutoff / 2, output_rate))[active],
+                      # the known band: the input's own step
+                      "below": power_steps(power, cutoff / 2, output_rate)[active]})
     return steps
 
 
