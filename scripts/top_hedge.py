@@ -35,7 +35,6 @@ from nuwave.benchmark.evaluate import (
     Suite,
     add_analysis_options,
     analysis_pipeline,
-    file_metrics,
     outputs_by_file,
     rate_conditions,
     suite_file,
@@ -66,8 +65,7 @@ def gather(figures: dict, outputs: dict, key, baseline: str, output_rate: int) -
         slot = key if system == "nuwave" else baseline
         if slot in entry:
             continue
-        entry[slot] = file_metrics(torch.from_numpy(output.audio).float(), torch.from_numpy(output.reference).float(),
-                                   output.cutoff, output_rate)
+        entry[slot] = output.metrics
         entry.setdefault("cut", output.cutoff)
         entry.setdefault("drop", top_drop_db(output.reference, output_rate))
 

@@ -32,9 +32,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from nuwave.benchmark.evaluate import Suite, analysis_pipeline, file_metrics, outputs_by_file, suite_file
+from nuwave.benchmark.evaluate import Suite, analysis_pipeline, outputs_by_file, suite_file
 from nuwave.benchmark.tables import markdown_table
 from nuwave.corpus.recipe import manifest_entries
 from nuwave.inference.options import DEFAULT_MODEL
@@ -103,10 +102,7 @@ def measure(suite: Suite, files: list[Path], pipe, steps: int) -> dict[str, dict
     for condition in sorted({condition for condition, _, _ in outputs}):
         values: dict[str, list[float]] = {}
         for stem in {stem for c, stem, _ in outputs if c == condition}:
-            metrics = {system: file_metrics(torch.from_numpy(outputs[condition, stem, system].audio).float(),
-                                            torch.from_numpy(outputs[condition, stem, system].reference).float(),
-                                            outputs[condition, stem, system].cutoff, suite.output_rate)
-                       for system in ("sinc", "nuwave")}
+            metrics = {system: outputs[condition, stem, system].metrics for system in ("sinc", "nuwave")}
             values.setdefault("octave 1", []).append(metrics["nuwave"]["band_db_1"])
             values.setdefault("octave 2", []).append(metrics["nuwave"]["band_db_2"])
             values.setdefault("lsd", []).append(metrics["nuwave"]["lsd"] / metrics["sinc"]["lsd"])

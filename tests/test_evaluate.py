@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from click.testing import CliRunner
 
 from nuwave import cli
@@ -139,6 +140,13 @@ def test_outputs_by_file_of_the_rate_conditions(tmp_path, tiny_pipeline):
     outputs = outputs_by_file(rated, tiny_pipeline, 1)
     assert sorted(outputs) == [(c, "ref", s) for c in ("standard-16k", "standard-8k") for s in ("nuwave", "sinc")]
     assert all(o.steps == (1 if o.system == "nuwave" else None) and o.run == 0 for o in outputs.values())
+    # each output carries the metrics the benchmark computed for it: the analyses need not measure it again
+    from nuwave.benchmark.evaluate import file_metrics
+
+    for output in outputs.values():
+        again = file_metrics(torch.from_numpy(output.audio), torch.from_numpy(output.reference), output.cutoff, 48000)
+        assert output.metrics.keys() == again.keys() and "lsd" in again
+        assert all(np.isclose(output.metrics[k], v, equal_nan=True) for k, v in again.items())
 
 
 def test_band_correlations_take_the_nearest_step_count_and_the_mean_over_runs(tmp_path):

@@ -131,6 +131,7 @@ class Output:
     audio: np.ndarray  # the reference's shape: `(T,)`, or `(2, T)` in a stereo suite
     reference: np.ndarray
     cutoff: float  # Hz, as `Record.cutoff`
+    metrics: dict = field(default_factory=dict)  # `file_metrics` of `audio` against `reference`, as in `Record`
 
 
 def load_reference(path: Path, output_rate: int, input_rates: tuple[int, ...] = (), stereo: bool = False
@@ -211,7 +212,7 @@ def evaluate(
                 values = file_metrics(torch.from_numpy(output).to(device), target, cutoff, output_rate)
                 records.append(Record(name, system, count, run, str(path), seconds, duration, values, float(cutoff)))
                 if each is not None:
-                    each(Output(name, system, count, run, path, output, reference, float(cutoff)))
+                    each(Output(name, system, count, run, path, output, reference, float(cutoff), values))
                 if keep is not None and index == 0 and run == 0:
                     keep(name, system, count, np.atleast_2d(output)[0])  # figures show the first channel
             if keep is not None and index == 0:
